@@ -1,0 +1,83 @@
+# tend: one GNU Makefile (STYLE.md section 10). `make` builds ./tend; `make test` installs what
+# is missing, builds and runs every test; `make asan` runs the suite under ASan+UBSan.
+CC      ?= cc
+PKGS    := libuv jansson yaml-0.1 sqlite3 zlib libcurl
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+OPT     ?= -O2 -g
+BUILD   ?= build
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
+
+MODULES := core config supervise logs store api cli
+SRCS    := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)) $(wildcard src/*.c)
+OBJS    := $(SRCS:%.c=$(BUILD)/%.o)
+LIBOBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+
+# Unit tests: tests/unit/<module>/test_<file>.c, each a program linked with every module.
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
+
+.PHONY: all deps test unit e2e asan lint clean bench fuzz demo test-asan-inner
+all: tend
+
+tend: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# A module's tests link only the modules it depends on, so each module builds and tests alone.
+DEPS_core      := core
+DEPS_config    := core config
+DEPS_supervise := core config supervise
+DEPS_logs      := core config logs
+DEPS_store     := core store
+DEPS_api       := core api
+DEPS_cli       := core config cli
+modobjs = $(filter $(foreach d,$(DEPS_$(1)),$(BUILD)/src/$(d)/%),$(LIBOBJS))
+
+.SECONDEXPANSION:
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(call modobjs,$$(firstword $$(subst /, ,$$*)))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(call modobjs,$(firstword $(subst /, ,$*))) $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+unit: $(UNIT_BINS)
+	@E2E=0 tests/run_all.sh $(UNIT_BINS)
+
+e2e: tend
+	@tests/run_e2e.sh
+
+test: deps
+	@$(MAKE) --no-print-directory tend $(UNIT_BINS)
+	@tests/run_all.sh $(UNIT_BINS)
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" TEND_BIN=build-asan/tend test-asan-inner
+
+test-asan-inner: $(UNIT_BINS) $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $(BUILD)/tend $(OBJS) $(LDLIBS)
+	@TEND_BIN=$(BUILD)/tend tests/run_all.sh $(UNIT_BINS)
+
+lint:
+	@scripts/lint.sh
+
+clean:
+	rm -rf build build-asan tend
+
+-include $(OBJS:.o=.d)
+
+# The quick start: install, build, run examples/demo and show its status.
+demo: deps
+	@$(MAKE) --no-print-directory tend
+	./tend up examples/demo/tend.yaml
+	./tend status
+
+bench: tend
+	@bench/run.sh

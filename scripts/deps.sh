@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# scripts/deps.sh: install (idempotently) every Debian package the build, the tests and the
+# quick start need. Runs apt-get only when something is missing; uses sudo when not root.
+set -euo pipefail
+
+pkgs=(
+  build-essential pkg-config clang libclang-rt-14-dev
+  libuv1-dev libjansson-dev libyaml-dev libsqlite3-dev zlib1g-dev libhttp-parser-dev
+  libcurl4-openssl-dev
+  curl procps python3 valgrind
+)
+# node runs PM2 ecosystem.config.js files (tend import / tend up) and the tests of that path.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
