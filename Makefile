@@ -69,7 +69,7 @@ lint:
 	@scripts/lint.sh
 
 clean:
-	rm -rf build build-asan tend
+	rm -rf build build-asan build-clang tend
 
 -include $(OBJS:.o=.d)
 

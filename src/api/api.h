@@ -24,8 +24,8 @@ struct api_req;
 typedef void api_handler_fn(void *ctx, struct api_req *req);
 
 struct api_opts {
-    const char *sock_path;   /* unix socket; created 0600, a stale one is replaced */
-    const char *token_path;  /* token file (created 0600 with 32 random bytes hex if missing) */
+    const char *sock_path;  /* unix socket; created 0600, a stale one is replaced */
+    const char *token_path; /* token file (created 0600 with 32 random bytes hex if missing) */
 };
 
 int api_new(uv_loop_t *loop, const struct api_opts *opts, struct api **out, struct err *err);

@@ -17,6 +17,10 @@
 
 #include "api/api.h"
 #include "core/buf.h"
+/* sys/param.h (included by uv.h) defines MIN and MAX unguarded; use core/util.h's. */
+#undef MIN
+#undef MAX
+#include "core/util.h"
 
 #define API_MAX_URL (8 * 1024)
 #define API_MAX_HEADERS (64 * 1024)
@@ -24,8 +28,8 @@
 #define API_MAX_UNSENT (1024 * 1024) /* a slower streaming client is disconnected */
 #define API_MAX_PENDING (128 * 1024) /* pipelined bytes held while a request is answered */
 #define API_MAX_CONNS 256
-#define API_IDLE_MS 30000     /* to send one complete request, from connect or the last answer */
-#define API_LINGER_MS 2000    /* reading and discarding after a "close" answer (nginx's linger) */
+#define API_IDLE_MS 30000  /* to send one complete request, from connect or the last answer */
+#define API_LINGER_MS 2000 /* reading and discarding after a "close" answer (nginx's linger) */
 #define API_TOKEN_HEX 64
 
 /* ---- routes (route.c) ---- */
@@ -62,8 +66,8 @@ void api__routes_fini(struct api_routes *t);
  * its decoded parameters. METHOD: the path matched only other methods; `allow` lists them
  * ("GET, POST"). Returns -TE_PARSE for a path with bad percent-encoding. */
 int api__routes_match(const struct api_routes *t, const char *method, const char *path,
-                      const struct api_route_entry **out, struct api_params *params,
-                      char *allow, size_t allow_size, enum api_match *match);
+                      const struct api_route_entry **out, struct api_params *params, char *allow,
+                      size_t allow_size, enum api_match *match);
 /* Parse "a=1&b=x%20y" into params (decoded; '+' is a space). -TE_PARSE on bad encoding. */
 int api__query_parse(const char *query, size_t len, struct api_params *out);
 const char *api__params_get(const struct api_params *p, const char *name);
@@ -115,8 +119,8 @@ struct api_conn {
     struct buf *hvalue; /* where the current header's value goes (auth, expect) or NULL */
     size_t header_bytes;
     bool in_value, hname_bad, msg_done;
-    int fail_status; /* set by a parser callback that rejected the message */
-    struct buf pending; /* received bytes not yet parsed */
+    int fail_status;     /* set by a parser callback that rejected the message */
+    struct buf pending;  /* received bytes not yet parsed */
     struct api_req *req; /* the request being answered, or NULL */
     size_t unsent;       /* bytes queued in uv_write and not yet written */
 };
@@ -160,6 +164,9 @@ void api__conn_close(struct api_conn *c);
 /* The current request has been answered (and freed): go on with the next one or close. */
 void api__conn_req_done(struct api_conn *c, bool keep_alive);
 void api__conn_shutdown(struct api_conn *c);
+/* For api_close: a connection with an answer still being written is shut down (the answer to
+ * `tend kill` must arrive), bounded by API_LINGER_MS; any other is closed now. */
+void api__conn_close_gently(struct api_conn *c);
 /* reply.c */
 /* Queue the bytes of b on the connection (taken: b is left empty); a failure closes it. */
 void api__write_take(struct api_conn *c, struct buf *b);
@@ -174,5 +181,7 @@ json_t *api__error_json(const char *code, const char *message, const char *hint)
 void api__req_free(struct api_req *r);
 /* The client left: orphan the request (and schedule on_gone if streaming). */
 void api__req_orphan(struct api_req *r);
+/* A stream was begun on an orphan: schedule its on_gone. */
+void api__req_stream_orphaned(struct api_req *r);
 
 #endif

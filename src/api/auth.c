@@ -69,8 +69,10 @@ int api__token_load(const char *path, char token[API_TOKEN_HEX + 1], struct err 
     if (len < 32 || len > API_TOKEN_HEX || memchr(b.ptr, '\n', len) || memchr(b.ptr, ' ', len)) {
         explicit_bzero(b.ptr, b.len);
         buf_fini(&b);
-        rc = err_set(err, -TE_INVALID, "the api token in %s is not one line of 32 to 64 "
-                     "characters", path);
+        rc = err_set(err, -TE_INVALID,
+                     "the api token in %s is not one line of 32 to 64 "
+                     "characters",
+                     path);
         err_hint(err, "delete %s and restart the daemon to create a new one", path);
         return rc;
     }

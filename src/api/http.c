@@ -286,6 +286,17 @@ void api__conn_shutdown(struct api_conn *c)
     start_reading(c); /* to see EOF and discard what the client still sends */
 }
 
+void api__conn_close_gently(struct api_conn *c)
+{
+    if (c->req || c->unsent == 0 || c->is_closing) {
+        api__conn_close(c);
+        return;
+    }
+    api__conn_shutdown(c);
+    if (!c->is_closing)
+        uv_timer_start(&c->timer, timer_over, API_LINGER_MS, 0); /* even if writes are stuck */
+}
+
 static void conn_closed(uv_handle_t *h)
 {
     struct api_conn *c = h->data;

@@ -161,8 +161,8 @@ static bool seg_match(const struct api_route_entry *e, const char *seg[], const 
     return true;
 }
 
-static int bind_params(const struct api_route_entry *e, const char *seg[],
-                       const size_t seglen[], struct api_params *out)
+static int bind_params(const struct api_route_entry *e, const char *seg[], const size_t seglen[],
+                       struct api_params *out)
 {
     for (size_t i = 0; i < e->nsegs; i++) {
         if (e->segs[i][0] != ':')
@@ -189,8 +189,8 @@ static void allow_add(char *allow, size_t size, const char *method)
 }
 
 int api__routes_match(const struct api_routes *t, const char *method, const char *path,
-                      const struct api_route_entry **out, struct api_params *params,
-                      char *allow, size_t allow_size, enum api_match *match)
+                      const struct api_route_entry **out, struct api_params *params, char *allow,
+                      size_t allow_size, enum api_match *match)
 {
     const char *seg[MAX_SEGS];
     size_t seglen[MAX_SEGS], n = 0;

@@ -252,8 +252,7 @@ int api_listen_tcp(struct api *a, const char *hostport, struct err *err)
     if (a->tcp_door && strcmp(a->tcp_door->addr, hostport) == 0)
         return 0;
     if (!a->has_token)
-        return err_set(err, -TE_AUTH, "cannot listen on %s: the api has no token file",
-                       hostport);
+        return err_set(err, -TE_AUTH, "cannot listen on %s: the api has no token file", hostport);
     struct sockaddr_storage ss;
     bool is_loopback = false;
     if (parse_hostport(hostport, &ss, &is_loopback) < 0) {
@@ -272,8 +271,10 @@ int api_listen_tcp(struct api *a, const char *hostport, struct err *err)
     door_close(a->tcp_door);
     a->tcp_door = d;
     if (!is_loopback)
-        tlog_warn("api", "listening on %s, which is not loopback: anyone who can reach it and "
-                  "has the token controls tend", hostport);
+        tlog_warn("api",
+                  "listening on %s, which is not loopback: anyone who can reach it and "
+                  "has the token controls tend",
+                  hostport);
     else
         tlog_info("api", "listening on %s", hostport);
     return 0;
@@ -294,7 +295,7 @@ void api_close(struct api *a, void (*done)(void *arg), void *arg)
     door_close(a->tcp_door);
     a->unix_door = a->tcp_door = NULL;
     for (struct api_conn *c = a->conns; c; c = c->next)
-        api__conn_close(c);
+        api__conn_close_gently(c);
     /* Everything may already be closed (an api with no doors): finish from the loop anyway,
      * never before api_close returns (a callback is called later, STYLE 4). */
     if (a->handles_open == 0 && a->nconns == 0) {

@@ -12,7 +12,6 @@
 #include "cli/cli_int.h"
 #include "core/err.h"
 #include "core/str.h"
-#include "version.h"
 
 static cli_verb_fn verb_help;
 
@@ -115,19 +114,36 @@ int cli__fail(const struct err *err, const char *fmt, ...)
 {
     va_list ap;
     fputs("tend: cannot ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
+    if (err->code == CLI_ERR_START) {
+        fputs("start the daemon", stderr);
+    } else {
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+    }
     fprintf(stderr, ": %s\n", err->msg[0] ? err->msg : err_str(err->code));
     if (err->hint[0])
         fprintf(stderr, "  hint: %s\n", err->hint);
     return 1;
 }
 
+/* The first required word of a verb's usage ("TARGET..." in "stop TARGET... [--json]"). */
+static const char *missing_word(const struct cli_verb *v, char *word, size_t size)
+{
+    const char *p = strchr(v->usage, ' ');
+    size_t n = p ? strcspn(p + 1, " ") : 0;
+    if (!p || p[1] == '[' || n >= size)
+        return "an argument";
+    memcpy(word, p + 1, n);
+    word[n] = '\0';
+    return word;
+}
+
 int cli__parse(struct cli *cli, const struct cli_opt *opts, int argc, char **argv, int min_pos,
                int max_pos, struct cli_args *a)
 {
     struct err err = {0};
+    char word[64];
     int rc = cli__args_parse(a, opts, argc - 1, argv + 1, &err);
     if (rc == 1) {
         printf("usage: tend %s\n%s\n", cli->verb->usage, cli->verb->summary);
@@ -136,7 +152,7 @@ int cli__parse(struct cli *cli, const struct cli_opt *opts, int argc, char **arg
     if (rc < 0)
         return cli__usage_error(cli, "%s", err.msg);
     if (a->npos < min_pos)
-        return cli__usage_error(cli, "%s needs more arguments", cli->verb->name);
+        return cli__usage_error(cli, "%s needs %s", cli->verb->name, missing_word(cli->verb, word, sizeof word));
     if (max_pos >= 0 && a->npos > max_pos)
         return cli__usage_error(cli, "unexpected argument \"%s\"", a->pos[max_pos]);
     return CLI_GO;

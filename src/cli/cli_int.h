@@ -6,6 +6,7 @@
 #ifndef TEND_CLI_INT_H
 #define TEND_CLI_INT_H
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -80,7 +81,10 @@ int cli__parse(struct cli *cli, const struct cli_opt *opts, int argc, char **arg
                int max_pos, struct cli_args *a);
 /* Print "tend: <msg>" and the verb's usage on stderr; returns 2. */
 int cli__usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Print "tend: cannot <what>: <err.msg>" and "  hint: <err.hint>"; returns 1. */
+/* Print "tend: cannot <what>: <err.msg>" and "  hint: <err.hint>"; returns 1. When the daemon
+ * could not be started (CLI_ERR_START), the line is "tend: cannot start the daemon: ..." instead,
+ * whatever the verb was. */
+#define CLI_ERR_START (-ECHILD)
 int cli__fail(const struct err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- the daemon's API (client.c) ---- */

@@ -202,7 +202,7 @@ static void exec_daemon(const struct cli *cli, const char *exe, const char *log)
 
 static int start_failed(struct cli *cli, struct err *err, const char *fmt, const char *arg)
 {
-    err_set(err, -ECHILD, fmt, arg);
+    err_set(err, CLI_ERR_START, fmt, arg);
     err_hint(err, "read %s/tend.log", cli->home);
     return err->code;
 }
@@ -236,14 +236,20 @@ static int start_daemon(struct cli *cli, struct err *err)
 {
     char exe[PATH_MAX], log[PATH_MAX + 16];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n < 0)
-        return err_sys(err, "cannot find the tend binary (/proc/self/exe)");
+    if (n < 0) {
+        err_sys(err, "cannot find the tend binary (/proc/self/exe)");
+        err->code = CLI_ERR_START;
+        return err->code;
+    }
     exe[n] = '\0';
     snprintf(log, sizeof log, "%s/tend.log", cli->home);
     fflush(NULL);
     pid_t pid = fork();
-    if (pid < 0)
-        return err_sys(err, "fork");
+    if (pid < 0) {
+        err_sys(err, "fork");
+        err->code = CLI_ERR_START;
+        return err->code;
+    }
     if (pid == 0)
         exec_daemon(cli, exe, log);
     return wait_started(cli, pid, err);
@@ -282,7 +288,7 @@ static int exchange(struct cli *cli, const char *method, const char *path, const
         rc = start_daemon(cli, err);
         cli->on_line = fn;
         if (rc < 0)
-            return err_prefix(err, "cannot start the daemon");
+            return rc;
         cc = perform(cli, method, path, body);
     }
     return cc ? conn_error(cli, (CURLcode)cc, err) : 0;

@@ -134,8 +134,7 @@ void cli__human_size(char *dst, size_t size, uint64_t bytes)
     }
     double v = (double)bytes / 1024;
     int u = 0;
-    /* Move up a unit before printing would show "1024.0": 1023.96K reads better as 1.0M. */
-    while (v >= 1023.95 && u < 4) {
+    while (v >= 1024 && u < 4) {
         v /= 1024;
         u++;
     }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "config/config_int.h"
 #include "config/pm2_int.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -494,9 +495,14 @@ static int read_json(const char *path, const struct buf *text, const struct pm2_
     struct cfg_diag scratch = {0};
     json_t *lenient = NULL;
     int lrc = cfg__pm2_json_parse(text->ptr, text->len, o->env, &lenient, pos, &scratch);
+    if (lrc < 0)
+        cfg__pm2_pos_fini(pos); /* its entries point into a freed tree */
     if (!o->no_node && find_in_path("node", node, sizeof node) == 0) {
         json_decref(lenient);
-        return eval_node(node, path, o, out, diag);
+        int rc = eval_node(node, path, o, out, diag);
+        if (rc == 0 || lrc == 0)
+            return rc;
+        /* node says only the line; the lenient parser's message adds the column */
     }
     for (int i = 0; i < scratch.nmsgs; i++)
         cfg__pm2_diag(diag, scratch.msgs[i].severity, scratch.msgs[i].line, scratch.msgs[i].col,
@@ -547,8 +553,9 @@ int cfg__pm2_convert(const char *path, const struct pm2_opts *o, struct buf *yam
     }
     rc = read_tree(path, k, &text, o, &root, &pos, diag);
     if (rc == 0)
-        rc = cfg__pm2_map(base_name(path), root, &pos, yaml, diag);
+        rc = cfg__pm2_map(path, root, &pos, yaml, diag);
 out:
+    cfg__diag_sort(diag); /* messages in file order, whichever pass found them */
     json_decref(root);
     cfg__pm2_pos_fini(&pos);
     buf_fini(&text);

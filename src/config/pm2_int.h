@@ -1,4 +1,4 @@
-/* config/pm2_int.h: what the PM2 import files (pm2.c, pm2_json.c, pm2_map.c) share.
+/* config/pm2_int.h: what the PM2 import files (pm2.c, pm2_json.c, pm2_map.c, pm2_cmd.c) share.
  *
  * The import works in two steps: an ecosystem file becomes a jansson tree (through `node`, the
  * lenient JSON parser in pm2_json.c, or libyaml), then pm2_map.c writes tend.yaml text from the
@@ -47,11 +47,26 @@ void cfg__pm2_diag(struct cfg_diag *d, enum cfg_severity sev, int line, int col,
 int cfg__pm2_json_parse(const char *text, size_t len, const char *const *env, json_t **out,
                         struct pm2_pos *pos, struct cfg_diag *diag);
 
-/* Write tend.yaml text for the ecosystem tree `root` ({apps: [...]} or [...]). `name` is the
- * file name shown in the header comment. Errors and warnings go to diag; returns 0 or -TE_CONFIG
+/* Write tend.yaml text for the ecosystem tree `root` ({apps: [...]} or [...]). `path` is the
+ * ecosystem file (its base name goes in the header comment; its folder is where scripts are
+ * looked for). Errors and warnings go to diag; returns 0 or -TE_CONFIG
  * (yaml then holds nothing useful). `pos` may be NULL. */
-int cfg__pm2_map(const char *name, const json_t *root, const struct pm2_pos *pos,
+int cfg__pm2_map(const char *path, const json_t *root, const struct pm2_pos *pos,
                  struct buf *yaml, struct cfg_diag *diag);
+
+/* The command of one PM2 app (pm2_cmd.c). Owned by the caller; cfg__pm2_cmd_fini() frees. */
+struct pm2_cmd {
+    char **argv;  /* the words, NULL-terminated (also when `shell` is set) */
+    size_t argc;
+    char *shell;  /* the /bin/sh -c line when args use shell syntax; else NULL */
+};
+/* 0; -1 with *bad_key naming the key whose value has the wrong type; -2 when "script" is
+ * missing. `dir` is the ecosystem file's folder (to tell a script file from a PATH name). */
+int cfg__pm2_command(const json_t *app, const char *dir, struct pm2_cmd *out,
+                     const char **bad_key);
+void cfg__pm2_cmd_fini(struct pm2_cmd *c);
+/* A JSON scalar as the text JavaScript gives it ("3000", "true", "1.5"); false otherwise. */
+bool cfg__pm2_scalar_text(const json_t *v, char *dst, size_t size);
 
 /* How cfg__pm2_convert() may read the file; the zeroed struct is what cfg_pm2_to_yaml() uses. */
 struct pm2_opts {

@@ -322,9 +322,13 @@ static int parse_env_ref(struct lex *x, struct val *v)
 {
     char word[256];
     char *quoted = NULL;
+    int line = x->line, col = x->col - 7; /* "process" was just read */
     if (peek(x) != '.' || (adv(x), parse_ident(x, word, sizeof word)) < 0 ||
-        strcmp(word, "env") != 0)
+        strcmp(word, "env") != 0) {
+        x->line = line;
+        x->col = col;
         return fail(x, "only process.env.NAME is understood without node");
+    }
     if (peek(x) == '.') {
         adv(x);
         if (parse_ident(x, word, sizeof word) < 0)

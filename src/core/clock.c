@@ -117,11 +117,21 @@ static void render(char *out, size_t size, const char *tok, const struct tm *tm,
         v = tok[1] && tok[2] ? tm->tm_year + 1900 : (tm->tm_year + 1900) % 100;
         width = tok[1] && tok[2] ? 4 : 2;
         break;
-    case 'M': v = tm->tm_mon + 1; break;
-    case 'D': v = tm->tm_mday; break;
-    case 'H': v = tm->tm_hour; break;
-    case 'm': v = tm->tm_min; break;
-    case 's': v = tm->tm_sec; break;
+    case 'M':
+        v = tm->tm_mon + 1;
+        break;
+    case 'D':
+        v = tm->tm_mday;
+        break;
+    case 'H':
+        v = tm->tm_hour;
+        break;
+    case 'm':
+        v = tm->tm_min;
+        break;
+    case 's':
+        v = tm->tm_sec;
+        break;
     case 'S':
         v = ms;
         width = 3;

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <time.h>
 
-uint64_t clock_mono_ms(void);   /* monotonic, arbitrary origin */
-int64_t clock_wall_ms(void);    /* Unix epoch milliseconds */
+uint64_t clock_mono_ms(void); /* monotonic, arbitrary origin */
+int64_t clock_wall_ms(void);  /* Unix epoch milliseconds */
 
 /* Tests: freeze both clocks at the given values (mono, wall); clock_fake_advance moves both. */
 void clock_fake_set(uint64_t mono_ms, int64_t wall_ms);

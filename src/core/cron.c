@@ -50,18 +50,16 @@ static const char *const month_names[] = {
 static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
 static const struct field_spec fields[5] = {
-    {"minute", 0, 59, NULL},
-    {"hour", 0, 23, NULL},
-    {"day-of-month", 1, 31, NULL},
-    {"month", 1, 12, month_names},
+    {"minute", 0, 59, NULL},          {"hour", 0, 23, NULL},
+    {"day-of-month", 1, 31, NULL},    {"month", 1, 12, month_names},
     {"day-of-week", 0, 7, dow_names},
 };
 
 static const struct {
     const char *name, *expr;
 } macros[] = {
-    {"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-    {"@weekly", "0 0 * * 0"},  {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+    {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+    {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
     {"@hourly", "0 * * * *"},
 };
 
@@ -94,8 +92,8 @@ static int parse_value(const char **p, int fno, int *out, struct err *err)
     if (n == 0)
         return err_set(err, -TE_PARSE, "field %d (%s): expected a number at \"%s\"", fno + 1,
                        f->name, s);
-    return err_set(err, -TE_PARSE, "field %d (%s): \"%.*s\" is not a %s", fno + 1, f->name,
-                   (int)n, s,
+    return err_set(err, -TE_PARSE, "field %d (%s): \"%.*s\" is not a %s", fno + 1, f->name, (int)n,
+                   s,
                    fno == 3   ? "month name (jan-dec)"
                    : fno == 4 ? "weekday name (sun-sat)"
                               : "number");
@@ -137,8 +135,8 @@ static int parse_field(const char *word, int fno, uint64_t *mask, bool *star, st
             while (isdigit((unsigned char)*p) && v < 1000)
                 v = v * 10 + (*p++ - '0');
             if (p == digits || v < 1 || v > f->max)
-                return err_set(err, -TE_PARSE, "field %d (%s): step must be a number 1-%d",
-                               fno + 1, f->name, f->max);
+                return err_set(err, -TE_PARSE, "field %d (%s): step must be a number 1-%d", fno + 1,
+                               f->name, f->max);
             step = (int)v;
             if (!range)
                 hi = f->max; /* "5/15" means "5-max/15" */
@@ -188,8 +186,10 @@ int cron_parse(struct cron *c, const char *expr, struct err *err)
             p++;
     }
     if (nw != 5) {
-        int rc = err_set(err, -TE_PARSE, "expected 5 fields (minute hour day-of-month month "
-                         "day-of-week), got %s%d", nw > 5 ? "more than " : "", nw > 5 ? 5 : nw);
+        int rc = err_set(err, -TE_PARSE,
+                         "expected 5 fields (minute hour day-of-month month "
+                         "day-of-week), got %s%d",
+                         nw > 5 ? "more than " : "", nw > 5 ? 5 : nw);
         err_hint(err, "for example \"0 3 * * *\" runs at 03:00 every day");
         return rc;
     }
@@ -220,10 +220,10 @@ int cron_tz_check(const char *tz, struct err *err)
     const char *dir = getenv("TZDIR");
     char path[PATH_MAX];
     struct stat st;
-    bool ok = tz[0] != '/' && !strstr(tz, "..") &&
-              str_fmt(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo",
-                      tz) == 0 &&
-              stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    bool ok =
+        tz[0] != '/' && !strstr(tz, "..") &&
+        str_fmt(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz) == 0 &&
+        stat(path, &st) == 0 && S_ISREG(st.st_mode);
     if (ok)
         return 0;
     int rc = err_set(err, -TE_INVALID, "unknown timezone \"%s\"", tz);

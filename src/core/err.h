@@ -19,9 +19,9 @@ enum {
 };
 
 struct err {
-    int code;        /* negative: -errno or -TE_* ; 0 = no error */
-    char msg[512];   /* one sentence, lower-case start, no final period */
-    char hint[256];  /* what to do, or empty */
+    int code;       /* negative: -errno or -TE_* ; 0 = no error */
+    char msg[512];  /* one sentence, lower-case start, no final period */
+    char hint[256]; /* what to do, or empty */
 };
 
 /* Fill err with a formatted message; returns `code` (negative) for `return err_set(...)`. */

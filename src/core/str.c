@@ -123,8 +123,8 @@ const char *str_suggest(const char *word, const char *const *words)
 }
 
 static const char *const secret_words[] = {
-    "PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIALS", "CREDENTIAL",
-    "AUTH", "APIKEY", "PASSPHRASE", "PRIVATE", "DSN", NULL,
+    "PASSWORD",    "PASSWD",     "PASS", "PWD",    "SECRET",     "TOKEN", "KEY",
+    "CREDENTIALS", "CREDENTIAL", "AUTH", "APIKEY", "PASSPHRASE", "DSN",   NULL,
 };
 
 /* The words that also count as a suffix glued to another word (MYSECRET, GITHUBTOKEN). Short
@@ -179,10 +179,29 @@ void str_mask(char *dst, size_t size, const char *value)
 static bool is_secret_param(const char *p, size_t n)
 {
     static const char *const names[] = {
-        "token", "access_token", "refresh_token", "id_token", "key", "api_key", "apikey",
-        "secret", "client_secret", "password", "passwd", "pass", "pwd", "sign", "signature",
-        "sig", "auth", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
-        "accesskeyid", "credential", NULL,
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "key",
+        "api_key",
+        "apikey",
+        "secret",
+        "client_secret",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "sign",
+        "signature",
+        "sig",
+        "auth",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "accesskeyid",
+        "credential",
+        NULL,
     };
     for (size_t i = 0; names[i]; i++)
         if (word_eq_ci(p, n, names[i]))
@@ -282,6 +301,7 @@ int read_file(const char *path, size_t max, struct buf *out)
     if (fd < 0)
         return -errno;
     char chunk[8192];
+    size_t total = 0;
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);
         if (r < 0) {
@@ -292,7 +312,8 @@ int read_file(const char *path, size_t max, struct buf *out)
         }
         if (r == 0)
             break;
-        if (max && out->len + (size_t)r > max) {
+        total += (size_t)r;
+        if (max && total > max) {
             rc = -TE_TOOBIG;
             goto out;
         }

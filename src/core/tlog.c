@@ -27,7 +27,10 @@
 #define REPEAT_WINDOW_MS 1000
 
 static const char *const level_name[] = {
-    [TLOG_ERROR] = "error", [TLOG_WARN] = "warn", [TLOG_INFO] = "info", [TLOG_DEBUG] = "debug",
+    [TLOG_ERROR] = "error",
+    [TLOG_WARN] = "warn",
+    [TLOG_INFO] = "info",
+    [TLOG_DEBUG] = "debug",
 };
 
 static enum tlog_level cur_level = TLOG_INFO;
@@ -89,7 +92,8 @@ static void flush_repeats(void)
     if (!repeats)
         return;
     char text[64];
-    snprintf(text, sizeof text, "(last message repeated %lu times)", repeats);
+    snprintf(text, sizeof text, "(last message repeated %lu time%s)", repeats,
+             repeats == 1 ? "" : "s");
     repeats = 0;
     emit(last_level, last_module, text);
 }
@@ -115,8 +119,8 @@ void tlog_log(enum tlog_level lvl, const char *module, const char *fmt, ...)
         module = "tend";
 
     uint64_t now = clock_mono_ms();
-    bool same = lvl == last_level && strcmp(module, last_module) == 0 &&
-                strcmp(text, last_text) == 0;
+    bool same =
+        lvl == last_level && strcmp(module, last_module) == 0 && strcmp(text, last_text) == 0;
     if (same && now - last_mono_ms < REPEAT_WINDOW_MS) {
         repeats++;
         return;

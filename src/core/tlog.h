@@ -2,7 +2,7 @@
  *
  * One line per call: "2026-11-23T06:30:01+08:00 warn supervise: api:2 exited ...". Lines go to
  * stderr unless tlog_set_fd() says otherwise. Repeats of the same line within a second collapse
- * into "(repeated N times)". Secrets never reach this log: callers mask first. */
+ * into "(last message repeated N times)". Secrets never reach this log: callers mask first. */
 #ifndef TEND_CORE_TLOG_H
 #define TEND_CORE_TLOG_H
 

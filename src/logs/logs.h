@@ -37,6 +37,10 @@ void logs_close(struct logs *l, void (*done)(void *arg), void *arg);
  * after draining it. */
 int logs_attach(struct logs *l, const char *app, int instance, const struct cfg_app *cfg,
                 int out_fd, int err_fd, struct err *err);
+/* Know an app's log settings without capturing anything (a stopped app after a daemon
+ * restart), so logs_tail, logs_flush and logs_paths_json find its files. The cfg_app is
+ * copied. -TE_STATE while closing. */
+int logs_configure(struct logs *l, const char *app, const struct cfg_app *cfg);
 /* The app is gone (deleted): close its files once its pipes are drained. */
 void logs_forget_app(struct logs *l, const char *app);
 

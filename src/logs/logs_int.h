@@ -31,6 +31,7 @@
 #define LOGS_PIPE_SIZE (256 * 1024)     /* F_SETPIPE_SZ; see pipe.c for why not 1 MiB */
 #define LOGS_DEFAULT_BUFFER (1024 * 1024)
 #define LOGS_DEFAULT_MAX_LINE (64 * 1024)
+#define LOGS_SLICE (8 * 1024)   /* bytes split between two checks of the writers' room */
 #define LOGS_STALL_MS 100       /* an app waits at most this long for a slow disk */
 #define LOGS_DROP_QUIET_MS 1000 /* a drop episode ends after this long without drops */
 #define LOGS_TICK_MS 50
@@ -104,6 +105,8 @@ struct logs_src {
     int64_t stamp_ms;             /* what `stamp` holds */
     char stamp[LOGS_STAMP_MAX];
     size_t stamp_len;
+    char *backlog;                /* unsplit rest of a read, kept while paused */
+    size_t backlog_len, backlog_off;
     bool paused, closing;
     struct logs_src *next;
 };
@@ -167,7 +170,6 @@ struct logs {
     int next_follow_id;
     bool dispatching;        /* inside follower callbacks: unfollow only marks */
     char *readbuf;           /* LOGS_READ_SIZE, shared: read_cb consumes it before the next read */
-    bool readbuf_busy;
     struct buf scratch;      /* one formatted line (JSON) */
     uv_timer_t tick;
     bool tick_on;
@@ -199,6 +201,8 @@ void logs__app_release(struct logs_app *a); /* a source or writer let go; free w
 int logs__src_start(struct logs *l, struct logs_app *a, int instance, enum logs_stream stream,
                     int fd, struct err *err);
 void logs__src_close(struct logs_src *s);
+/* Write the held partial line, then close. */
+void logs__src_drain_close(struct logs_src *s);
 /* Resume paused sources whose writers have room again (or have stalled too long). */
 void logs__src_resume_all(struct logs *l);
 

@@ -15,7 +15,7 @@ struct store;
 
 /* Open (creating and migrating as needed). */
 int store_open(const char *path, struct store **out, struct err *err);
-void store_close(struct store *s);   /* NULL is a no-op */
+void store_close(struct store *s); /* NULL is a no-op */
 /* The schema version this binary writes. */
 int store_schema_version(void);
 

@@ -83,7 +83,8 @@ typedef void sup_done_fn(void *arg, int rc, json_t *result, const struct err *er
 /* Declarative apply (`tend up`): start added apps, stop removed ones, restart changed ones,
  * leave unchanged ones alone. `only` limits to those app names (NULL = all in the file). The
  * plan is always computed: {"plan":[{"app":"api","action":"start|stop|restart|unchanged",
- * "reason":"..."}]}. With dry_run nothing changes and done is called with the plan. Takes a
+ * "reason":"..."}]} (also "scale" when only the instance count changed: the extra instances
+ * are started or stopped, the others untouched). With dry_run nothing changes and done is called with the plan. Takes a
  * reference to cfg. */
 int sup_apply(struct sup *s, struct cfg *cfg, const char *const *only, bool dry_run,
               sup_done_fn *done, void *arg, struct err *err);
@@ -112,6 +113,13 @@ int sup_resurrect(struct sup *s, sup_done_fn *done, void *arg, struct err *err);
 
 /* The config snapshot now applied (borrowed; NULL before the first `up`). */
 struct cfg *sup_config(struct sup *s);
+/* Child processes: supervise reaps every child of the daemon (waitpid(-1) on SIGCHLD: the
+ * daemon is a subreaper and must reap orphans too), so NO other module may use uv_spawn()
+ * (libuv would never see its child's exit). Fork/exec yourself and register the pid here:
+ * `cb` runs once on the loop with the raw wait status when the pid is reaped. */
+typedef void sup_child_fn(void *arg, pid_t pid, int status);
+int sup_child_watch(struct sup *s, pid_t pid, sup_child_fn *cb, void *arg);
+
 /* Keeper entry point: `tend __keeper SOCKET` (main.c). Never returns. */
 int sup_keeper_main(const char *sock_path);
 

@@ -20,6 +20,7 @@
 struct sup_ready;
 struct sup_watch;
 struct sup_http;
+struct sup_pidwatch;
 
 /* ---- the pure state machine (instance.c, backoff.c) ---------------------------------------- */
 
@@ -112,6 +113,8 @@ struct sup_instance {
     char label[160];            /* "api:2" */
     struct cfg *cfg;            /* the snapshot this instance runs from (a reference) */
     const struct cfg_app *ca;   /* its app inside cfg */
+    struct cfg *next_cfg;       /* snapshot for the next spawn (a reference), or NULL */
+    const struct cfg_app *next_ca;
     struct sup_machine m;
     uv_timer_t timer;           /* the one state timer (ready timeout, kill, backoff, ...) */
     pid_t pid;                  /* 0 when no process */
@@ -119,9 +122,7 @@ struct sup_instance {
     int64_t started_wall_ms;
     uint64_t online_ms;         /* monotonic time it became online */
     bool adopted;               /* not our child: exit seen through pidfd */
-    int pidfd;
-    uv_poll_t pidfd_poll;
-    bool pidfd_active;
+    struct sup_pidwatch *pidw;  /* exit watch of an adopted process (reap.c) */
     int hold_out, hold_err;     /* our copies of the pipes' read ends (to re-send to the keeper) */
     struct sup_exit last_exit;
     char last_error[300];       /* "exec \"nodee\": No such file or directory" */
@@ -135,7 +136,6 @@ struct sup_instance {
     size_t ntree;
     bool memory_restart;        /* a max_memory restart is in progress */
     bool removing;              /* freed by sup__gc once stopped */
-    bool spawned_since_op;
     int closing;                /* handles still closing */
 };
 
@@ -144,6 +144,8 @@ void sup__dispatch(struct sup_instance *in, enum sup_event ev, enum sup_then the
 /* Convenience verbs over sup__dispatch. `why` is an event kind for restarts (RESTART, MEMORY,
  * CRON, WATCH) or 0. */
 void sup__inst_start(struct sup_instance *in, bool by_person);
+/* Start the next process of this instance from this snapshot (takes a reference). */
+void sup__inst_use_cfg(struct sup_instance *in, struct cfg *cfg, const struct cfg_app *ca);
 void sup__inst_stop(struct sup_instance *in);
 void sup__inst_restart(struct sup_instance *in, enum sup_evkind why, const char *msg);
 /* The main pid exited (reap.c, or pidfd for adopted ones). */
@@ -221,7 +223,7 @@ enum sup_want { SUP_WANT_UP, SUP_WANT_DOWN };
 struct sup_op_target {
     struct sup_instance *in; /* NULL once recorded */
     enum sup_want want;
-    bool done, spawned;
+    bool done, spawned, need_spawn;
     char app[128];
     int index;
     enum sup_state state;
@@ -249,6 +251,8 @@ void sup__op_arm(struct sup_op *op);
 void sup__ops_notify(struct sup *s, struct sup_instance *in);
 void sup__ops_forget(struct sup *s, struct sup_instance *in);
 void sup__ops_fail_all(struct sup *s);
+/* Run the callbacks of completed ops (from the gc timer: never inside the caller's call). */
+void sup__ops_flush(struct sup *s);
 
 /* ---- the supervisor ---------------------------------------------------------------------- */
 struct sup_child_watch;
@@ -299,6 +303,8 @@ struct sup {
 void sup__state_changed(struct sup *s);
 json_t *sup__state_json(struct sup *s);
 int sup__adopt_all(struct sup *s, struct err *err);
+/* Rebuild a snapshot from a saved {"path","profile","source"} (adopt.c). */
+int sup__load_saved_cfg(struct sup *s, json_t *c, struct cfg **out, struct err *err);
 
 /* ---- keeper (keeper.c: the process; keeper_client.c: the daemon's side) ------------------ */
 int sup__keeper_connect(struct sup *s, struct err *err);
@@ -355,7 +361,14 @@ int sup__plan(const struct cfg_app *const *running, const int *ninst, size_t nru
               size_t *n);
 const char *sup__plan_action_name(enum sup_plan_action a);
 
-/* ---- misc ------------------------------------------------------------------------------- */
+/* ---- sup.c --------------------------------------------------------------------------- */
+/* Close `h` (if not closing yet) counting it in *counter; cb runs when closed. */
 void sup__close_handle(uv_handle_t *h, int *counter, uv_close_cb cb);
+/* Close callback for handles of struct sup (h->data = s): the last one frees s. */
+void sup__closed(uv_handle_t *h);
+/* While shutting down: finish once nothing is left to wait for (called by the collector). */
+void sup__shutdown_step(struct sup *s);
+/* Free an app and its instances now (shutdown; the instances may still have processes). */
+void sup__app_free_now(struct sup_app *a);
 
 #endif

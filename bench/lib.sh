@@ -1,0 +1,98 @@
+# bench/lib.sh: helpers shared by the figure scripts (sourced by run.sh, never run alone).
+#
+# Times are wall-clock microseconds from bash's EPOCHREALTIME (no fork per reading) or
+# CLOCK_MONOTONIC nanoseconds written by the apps themselves. Every result is one line
+# "manager<TAB>key<TAB>value" appended to $RESULTS/values.tsv; report.sh builds the table
+# from that file only, so a figure can be re-run alone and the report rebuilt.
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+BUILD=$BENCH/build
+PM2_BIN=$BENCH/node_modules/.bin/pm2
+TEND_BIN=${TEND_BIN:-$ROOT/tend}
+export LC_ALL=C   # EPOCHREALTIME and printf must use "." as the decimal point
+
+say() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+
+# record MANAGER KEY VALUE: one measured value (also echoed for the person watching).
+record() {
+  printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS/values.tsv"
+  say "  $1 $2 = $3"
+}
+
+# Median / min / max of the numbers on stdin, one per line.
+median() { sort -g | awk '{a[NR]=$1} END {if (!NR) {print "nan"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; print m}'; }
+minimum() { sort -g | head -1; }
+maximum() { sort -g | tail -1; }
+
+# wait_until TIMEOUT_S CMD...: run CMD every 10 ms until it succeeds; 1 on timeout.
+wait_until() {
+  local deadline=$(($(now_us) + $1 * 1000000)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$(now_us)" -ge "$deadline" ] && return 1
+    sleep 0.01
+  done
+}
+
+# /proc readings, in KiB and clock ticks; empty when the process is gone.
+proc_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
+rss_kib() { proc_kib "$1" VmRSS; }
+hwm_kib() { proc_kib "$1" VmHWM; }
+# utime + stime of PID (all its threads), in clock ticks. The comm field may hold spaces,
+# so fields are counted after its closing parenthesis.
+cpu_ticks() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0; s=${s##*) }; set -- $s; echo $(($12 + $13)); }
+CLK_TCK=$(getconf CLK_TCK)
+
+kib_to_mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+sum_kib() { local t=0 p v; for p in "$@"; do v=$(rss_kib "$p"); t=$((t + ${v:-0})); done; echo "$t"; }
+
+# App processes of this run carry $RUN_TAG or $WORK in their arguments; count / list them.
+app_count() { pgrep -c -f -- "$1" 2>/dev/null || true; }
+
+# The pids of every process we started that is still alive, found by our unique run tag or
+# work dir in their command lines or environment (TEND_HOME, PM2_HOME), never by a name.
+# Processes of our own process group (this script, its pipelines) are never listed: the
+# managers and their apps all run in process groups of their own.
+our_pids() {
+  local f p s mypg
+  s=$(cat /proc/$$/stat); s=${s##*) }; set -- $s; mypg=$3
+  { grep -lsa -e "$WORK" -e "$RUN_TAG" /proc/[0-9]*/cmdline
+    grep -lsz -e "^TEND_HOME=$WORK" -e "^PM2_HOME=$WORK" /proc/[0-9]*/environ
+  } 2>/dev/null | while read -r f; do
+    p=${f#/proc/}; p=${p%%/*}
+    s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    s=${s##*) }; set -- $s
+    [ "$3" = "$mypg" ] || echo "$p"
+  done | sort -un
+}
+
+# Ends whatever this run left alive: first politely, then SIGKILL after 3 s. By pid only.
+kill_ours() {
+  local pids
+  pids=$(our_pids)
+  [ -n "$pids" ] || return 0
+  kill $pids 2>/dev/null || true
+  for _ in $(seq 30); do
+    pids=$(for p in $pids; do [ -d "/proc/$p" ] && echo "$p"; done)
+    [ -n "$pids" ] || return 0
+    sleep 0.1
+  done
+  kill -9 $pids 2>/dev/null || true
+}
+
+# ---- app specs ------------------------------------------------------------------------------
+# A spec is a file with one app per line: NAME<TAB>OUT_LOG<TAB>TIMESTAMP(0|1)<TAB>ARGV...
+# Each manager's adapter turns it into its own config (tend.yaml, ecosystem JSON,
+# supervisord.conf) with the same restart policy for all: restart always, no delay, no
+# backoff, a very high restart limit, no log rotation.
+spec_line() { printf '%s\t%s\t%s\t%s\n' "$@"; }
+err_log_of() { echo "${1%.log}.err.log"; }
+
+# ---- manager dispatch -----------------------------------------------------------------------
+# Each of managers/{tend,pm2,supervisord}.sh defines m_<name>_<op> for these ops:
+#   available version init(DIR) config(SPEC MODE -> prints path; MODE autostart|noautostart)
+#   daemon_start  up(CONFIG)  start_all(CONFIG)  status_cmd  json_status_cmd  online_count
+#   daemon_pid  helper_pids  stop
+mgr() { local op=$1; shift; "m_${M}_$op" "$@"; }

@@ -1,0 +1,31 @@
+# bench/mem.sh: figure 1, small fleet. The manager's own resident memory (VmRSS of its
+# daemon process; for tend also its keeper) with 4 idle apps, read 5 s after all 4 run.
+# The 100-app reading is taken in fleet.sh, in the session that also times start and status.
+
+fig_mem4() {
+  local dir=$WORK/$M-mem4 spec conf i tag=$RUN_TAG-mem4-$M-
+  mgr init "$dir"
+  spec=$dir/spec
+  for i in 1 2 3 4; do spec_line "app$i" "$dir/logs/app$i-out.log" 0 "$BUILD/idle $tag$i"; done >"$spec"
+  conf=$(mgr config "$spec" autostart)
+  mgr up "$conf"
+  if ! wait_until 30 all_running "$tag" 4; then
+    record "$M" mem4_error "apps not running after 30 s"; return 1
+  fi
+  sleep "${SETTLE_S:-5}"
+  measure_mem mem4
+  mgr stop
+}
+
+# measure_mem KEY: daemon RSS, helper (keeper) RSS summed, helper count.
+measure_mem() {
+  local pid helpers
+  pid=$(mgr daemon_pid); helpers=$(mgr helper_pids)
+  record "$M" "$1_daemon_kib" "$(rss_kib "$pid")"
+  if [ -n "$helpers" ]; then
+    record "$M" "$1_helper_kib" "$(sum_kib $helpers)"
+    record "$M" "$1_helper_count" "$(echo $helpers | wc -w)"
+  fi
+}
+
+all_running() { [ "$(app_count "$1")" -ge "$2" ]; }

@@ -1,0 +1,5 @@
+module.exports = {
+  apps: [
+    { name: 'x', script: 'x.js', }
+  ]]
+};
