@@ -42,7 +42,7 @@ rss_kib() { proc_kib "$1" VmRSS; }
 hwm_kib() { proc_kib "$1" VmHWM; }
 # utime + stime of PID (all its threads), in clock ticks. The comm field may hold spaces,
 # so fields are counted after its closing parenthesis.
-cpu_ticks() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0; s=${s##*) }; set -- $s; echo $(($12 + $13)); }
+cpu_ticks() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0; s=${s##*) }; set -- $s; echo $((${12} + ${13})); }
 CLK_TCK=$(getconf CLK_TCK)
 
 kib_to_mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
@@ -60,6 +60,7 @@ our_pids() {
   s=$(cat /proc/$$/stat); s=${s##*) }; set -- $s; mypg=$3
   { grep -lsa -e "$WORK" -e "$RUN_TAG" /proc/[0-9]*/cmdline
     grep -lsz -e "^TEND_HOME=$WORK" -e "^PM2_HOME=$WORK" /proc/[0-9]*/environ
+    true
   } 2>/dev/null | while read -r f; do
     p=${f#/proc/}; p=${p%%/*}
     s=$(cat "/proc/$p/stat" 2>/dev/null) || continue

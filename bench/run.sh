@@ -50,7 +50,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- the machine and the versions ----------------------------------------------------------
-record machine cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+record machine cpu "$(awk -F': *' '/^model name/ {m = $2} /^cpu family/ {f = $2} /^model\t/ {n = $2}
+  /^flags/ && / hypervisor/ {vm = "; virtual machine"} END {printf "%s (family %s, model %s%s)", m, f, n, vm}' /proc/cpuinfo)"
 record machine cores "$(nproc)"
 record machine ram "$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 record machine kernel "$(uname -sr)"

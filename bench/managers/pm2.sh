@@ -36,8 +36,8 @@ m_pm2_up() { "$PM2_BIN" start "$1" >/dev/null; }
 m_pm2_start_all() { m_pm2_up "$@"; }
 m_pm2_status_cmd() { echo "$PM2_BIN status"; }
 m_pm2_json_status_cmd() { echo "$PM2_BIN jlist"; }
-m_pm2_online_count() { "$PM2_BIN" jlist 2>/dev/null | grep -o '"status":"online"' | wc -l; }
-m_pm2_daemon_pid() { cat "$PM2_HOME/pm2.pid" 2>/dev/null; }
+m_pm2_online_count() { "$PM2_BIN" jlist 2>/dev/null | grep -o '"status":"online"' | wc -l || true; }
+m_pm2_daemon_pid() { cat "$PM2_HOME/pm2.pid" 2>/dev/null || true; }
 m_pm2_helper_pids() { :; }
 m_pm2_stop() {
   [ -n "${PM2_HOME:-}" ] && [ -d "$PM2_HOME" ] || return 0

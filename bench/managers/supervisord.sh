@@ -68,7 +68,7 @@ m_supervisord_start_all() { m_supervisord_ctl start all >/dev/null; }
 m_supervisord_status_cmd() { echo "supervisorctl -c $SV_CONF status"; }
 m_supervisord_json_status_cmd() { :; }
 m_supervisord_online_count() { m_supervisord_ctl status 2>/dev/null | grep -c ' RUNNING ' || true; }
-m_supervisord_daemon_pid() { cat "$SV_DIR/supervisord.pid" 2>/dev/null; }
+m_supervisord_daemon_pid() { cat "$SV_DIR/supervisord.pid" 2>/dev/null || true; }
 m_supervisord_helper_pids() { :; }
 m_supervisord_stop() {
   [ -n "${SV_CONF:-}" ] && [ -f "$SV_CONF" ] || return 0

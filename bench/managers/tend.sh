@@ -50,11 +50,11 @@ m_tend_up() { "$TEND_BIN" up "$1" >/dev/null; }
 m_tend_start_all() { m_tend_up "$@"; }
 m_tend_status_cmd() { echo "$TEND_BIN status"; }
 m_tend_json_status_cmd() { echo "$TEND_BIN status --json"; }
-m_tend_online_count() { m_tend_curl /v1/status 2>/dev/null | grep -o '"state": *"online"' | wc -l; }
+m_tend_online_count() { m_tend_curl /v1/status 2>/dev/null | grep -o '"state": *"online"' | wc -l || true; }
 m_tend_daemon_pid() {
   local pid
-  pid=$(m_tend_curl /v1/ping 2>/dev/null | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$')
-  [ -n "$pid" ] || pid=$(cat "$TEND_HOME/tend.pid" 2>/dev/null)
+  pid=$(m_tend_curl /v1/ping 2>/dev/null | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$' || true)
+  [ -n "$pid" ] || pid=$(cat "$TEND_HOME/tend.pid" 2>/dev/null || true)
   echo "$pid"
 }
 # Keeper processes of this TEND_HOME: `tend __keeper ...` whose socket is under it.

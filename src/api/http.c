@@ -244,7 +244,6 @@ void api__conn_start(struct api *a, struct api_conn *c)
     buf_init(&c->pending, API_MAX_PENDING);
     arm_idle(c);
     start_reading(c);
-    (void)a;
 }
 
 void api__conn_req_done(struct api_conn *c, bool keep_alive)

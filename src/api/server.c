@@ -103,6 +103,8 @@ static void on_connection(uv_stream_t *server, int status)
         api__conn_close(c);
         return;
     }
+    if (!d->is_unix)
+        uv_tcp_nodelay(&c->h.tcp, 1); /* answers are one write each: do not wait for acks */
     api__conn_start(a, c);
 }
 

@@ -152,7 +152,8 @@ int cli__parse(struct cli *cli, const struct cli_opt *opts, int argc, char **arg
     if (rc < 0)
         return cli__usage_error(cli, "%s", err.msg);
     if (a->npos < min_pos)
-        return cli__usage_error(cli, "%s needs %s", cli->verb->name, missing_word(cli->verb, word, sizeof word));
+        return cli__usage_error(cli, "%s needs %s", cli->verb->name,
+                                missing_word(cli->verb, word, sizeof word));
     if (max_pos >= 0 && a->npos > max_pos)
         return cli__usage_error(cli, "unexpected argument \"%s\"", a->pos[max_pos]);
     return CLI_GO;
@@ -193,6 +194,6 @@ int cli_main(int argc, char **argv)
     int rc = v->fn(&cli, argc - 1, argv + 1);
     cli__client_fini(&cli);
     if (fflush(stdout) != 0 && rc == 0)
-        rc = 1;  /* stdout is a full disk or a closed pipe: say the command did not finish */
+        rc = 1; /* stdout is a full disk or a closed pipe: say the command did not finish */
     return rc;
 }

@@ -22,41 +22,41 @@ struct cli_verb;
 typedef int cli_line_fn(void *ctx, const char *line, size_t len);
 
 struct cli {
-    const struct cli_verb *verb;  /* the verb being run, for usage messages */
-    bool autostart;               /* start the daemon if it is not running */
-    bool color_out;               /* colours on stdout (a TTY and no NO_COLOR) */
+    const struct cli_verb *verb; /* the verb being run, for usage messages */
+    bool autostart;              /* start the daemon if it is not running */
+    bool color_out;              /* colours on stdout (a TTY and no NO_COLOR) */
     bool color_err;
-    char home[4096];              /* $TEND_HOME, absolute; "" until cli__client_init */
-    char sock[4096];              /* home + "/tend.sock" */
-    void *curl;                   /* CURL *, made on first request; owned here */
-    long status;                  /* HTTP status of the last answer */
-    struct buf resp;              /* raw body of the last answer (not for streams) */
-    cli_line_fn *on_line;         /* set while streaming NDJSON */
+    char home[4096];      /* $TEND_HOME, absolute; "" until cli__client_init */
+    char sock[4096];      /* home + "/tend.sock" */
+    void *curl;           /* CURL *, made on first request; owned here */
+    long status;          /* HTTP status of the last answer */
+    struct buf resp;      /* raw body of the last answer (not for streams) */
+    cli_line_fn *on_line; /* set while streaming NDJSON */
     void *line_ctx;
-    struct buf partial;           /* a streamed line not yet complete */
-    bool stopped;                 /* the line reader ended the stream */
+    struct buf partial; /* a streamed line not yet complete */
+    bool stopped;       /* the line reader ended the stream */
 };
 
 typedef int cli_verb_fn(struct cli *cli, int argc, char **argv);
 struct cli_verb {
     const char *name;
     cli_verb_fn *fn;
-    bool needs_daemon;  /* autostart before talking to it */
-    const char *usage;  /* "status [APP] [--json]" */
+    bool needs_daemon; /* autostart before talking to it */
+    const char *usage; /* "status [APP] [--json]" */
     const char *summary;
 };
 
 /* ---- arguments (args.c) ---- */
 struct cli_opt {
-    const char *name;  /* long name without dashes: "env" */
-    char short_name;   /* 'f' or 0 */
+    const char *name; /* long name without dashes: "env" */
+    char short_name;  /* 'f' or 0 */
     bool has_value;
 };
 #define CLI_MAX_OPTS 12
 #define CLI_MAX_POS 64
 struct cli_args {
-    const struct cli_opt *opts;       /* NULL-name-terminated */
-    const char *value[CLI_MAX_OPTS];  /* per option: its value, "" for a given flag, or NULL */
+    const struct cli_opt *opts;      /* NULL-name-terminated */
+    const char *value[CLI_MAX_OPTS]; /* per option: its value, "" for a given flag, or NULL */
     const char *pos[CLI_MAX_POS];
     int npos;
 };
@@ -64,7 +64,7 @@ struct cli_args {
  * with err ("unknown flag \"--jsno\" (did you mean \"--json\"?)"). */
 int cli__args_parse(struct cli_args *a, const struct cli_opt *opts, int argc, char **argv,
                     struct err *err);
-const char *cli__arg(const struct cli_args *a, const char *name);  /* NULL if not given */
+const char *cli__arg(const struct cli_args *a, const char *name); /* NULL if not given */
 bool cli__flag(const struct cli_args *a, const char *name);
 /* "api" -> api, -1; "api:2" -> api, 2; "all" -> all, -1. -TE_INVALID with err otherwise. */
 int cli__target_parse(const char *s, char *app, size_t size, int *instance, struct err *err);
@@ -94,8 +94,8 @@ int cli__home(struct cli *cli, struct err *err);
  * NULL). On an API error: -TE_NOTFOUND/-TE_STATE/-TE_CONFIG/-TE_INVALID with err from the
  * answer's error object, and *answer the whole answer (for error.where). On a connection error:
  * -errno with err. Starts the daemon first when cli->autostart and it is not running. */
-int cli__call(struct cli *cli, const char *method, const char *path, json_t *body,
-              json_t **answer, struct err *err);
+int cli__call(struct cli *cli, const char *method, const char *path, json_t *body, json_t **answer,
+              struct err *err);
 /* GET an NDJSON stream; fn gets each complete line (without "\n") as it arrives; fn returning
  * non-zero stops the stream (0 is returned then). */
 int cli__stream(struct cli *cli, const char *path, cli_line_fn *fn, void *ctx, struct err *err);
@@ -114,29 +114,29 @@ int cli__lines_flush(struct buf *partial, cli_line_fn *fn, void *ctx);
 #define CLI_TABLE_MAXCOLS 12
 struct cli_cell {
     char *text;
-    const char *color;  /* SGR code such as "32", or NULL */
+    const char *color; /* SGR code such as "32", or NULL */
 };
 struct cli_table {
     int ncols;
     const char *head[CLI_TABLE_MAXCOLS];
-    bool right[CLI_TABLE_MAXCOLS];  /* right-align (numbers) */
-    struct cli_cell *cells;         /* nrows * ncols, row-major; owned */
+    bool right[CLI_TABLE_MAXCOLS]; /* right-align (numbers) */
+    struct cli_cell *cells;        /* nrows * ncols, row-major; owned */
     size_t nrows, cap;
 };
 void cli__table_init(struct cli_table *t, int ncols, const char *const *heads);
 void cli__table_fini(struct cli_table *t);
-size_t cli__table_row(struct cli_table *t);  /* append an empty row, return its index */
+size_t cli__table_row(struct cli_table *t); /* append an empty row, return its index */
 void cli__table_set(struct cli_table *t, size_t row, int col, const char *color, const char *fmt,
                     ...) __attribute__((format(printf, 5, 6)));
 /* Columns two spaces apart, widths by display width, no trailing blanks, colours only if asked. */
 void cli__table_render(const struct cli_table *t, bool color, struct buf *out);
-size_t cli__display_width(const char *s);  /* UTF-8 code points, one column each */
+size_t cli__display_width(const char *s); /* UTF-8 code points, one column each */
 
-void cli__human_duration(char *dst, size_t size, uint64_t ms);  /* 5s 3m 2h 4d */
-void cli__human_size(char *dst, size_t size, uint64_t bytes);   /* 512B 23.4M 1.5G */
-void cli__human_pct(char *dst, size_t size, double pct);        /* 0% 0.3% 12% */
-const char *cli__state_color(const char *state);  /* SGR code or NULL */
-const char *cli__app_color(const char *app);      /* stable per name */
+void cli__human_duration(char *dst, size_t size, uint64_t ms); /* 5s 3m 2h 4d */
+void cli__human_size(char *dst, size_t size, uint64_t bytes);  /* 512B 23.4M 1.5G */
+void cli__human_pct(char *dst, size_t size, double pct);       /* 0% 0.3% 12% */
+const char *cli__state_color(const char *state);               /* SGR code or NULL */
+const char *cli__app_color(const char *app);                   /* stable per name */
 /* Colours on this stream: a TTY and NO_COLOR not set (and TERM not "dumb"). */
 bool cli__use_color(FILE *f);
 /* "\033[<code>m" + s + "\033[0m" into out when color, else s. */
@@ -156,8 +156,7 @@ int cli__print_plan(struct cli *cli, json_t *answer, bool dry_run);
 cli_verb_fn cli__verb_up, cli__verb_action, cli__verb_status, cli__verb_describe, cli__verb_env;
 cli_verb_fn cli__verb_logs, cli__verb_flush, cli__verb_events;
 cli_verb_fn cli__verb_config, cli__verb_import;
-cli_verb_fn cli__verb_ping, cli__verb_version, cli__verb_kill, cli__verb_save,
-    cli__verb_resurrect;
+cli_verb_fn cli__verb_ping, cli__verb_version, cli__verb_kill, cli__verb_save, cli__verb_resurrect;
 
 /* Find a verb by name; NULL if none. */
 const struct cli_verb *cli__verb_find(const char *name);

@@ -84,7 +84,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     /* An error answer to a stream is one JSON object, not lines: keep it whole. */
     if (cli->on_line && status < 400) {
         if (cli__lines_feed(&cli->partial, p, len, cli->on_line, cli->line_ctx) != 0) {
-            cli->stopped = true;  /* the reader is done (or stdout is gone) */
+            cli->stopped = true; /* the reader is done (or stdout is gone) */
             return 0;
         }
         return len;
@@ -99,7 +99,7 @@ static int handle(struct cli *cli, struct err *err)
     int rc = cli__home(cli, err);
     if (rc < 0)
         return rc;
-    curl_global_init(CURL_GLOBAL_NOTHING);  /* no TLS: we only speak to a unix socket */
+    curl_global_init(CURL_GLOBAL_NOTHING); /* no TLS: we only speak to a unix socket */
     CURL *c = curl_easy_init();
     if (!c)
         return err_set(err, -ENOMEM, "cannot set up libcurl");
@@ -132,12 +132,10 @@ static int conn_error(struct cli *cli, CURLcode cc, struct err *err)
     long os = 0;
     curl_easy_getinfo(cli->curl, CURLINFO_OS_ERRNO, &os);
     if (cc == CURLE_COULDNT_CONNECT && no_daemon(cli, cc)) {
-        err_set(err, -ECONNREFUSED, "the daemon is not running (nothing answers on %s)",
-                cli->sock);
+        err_set(err, -ECONNREFUSED, "the daemon is not running (nothing answers on %s)", cli->sock);
         err_hint(err, "start it with tend ping, or see $TEND_HOME/tend.log if it crashed");
     } else if (os) {
-        err_set(err, -(int)os, "cannot talk to the daemon on %s: %s", cli->sock,
-                strerror((int)os));
+        err_set(err, -(int)os, "cannot talk to the daemon on %s: %s", cli->sock, strerror((int)os));
         if (os == EACCES)
             err_hint(err, "the socket belongs to another user: run tend as that user");
     } else {
@@ -160,7 +158,7 @@ static int perform(struct cli *cli, const char *method, const char *path, const 
     curl_easy_setopt(cli->curl, CURLOPT_URL, url);
     if (strcmp(method, "POST") == 0) {
         hdr = curl_slist_append(NULL, "Content-Type: application/json");
-        hdr = curl_slist_append(hdr, "Expect:");  /* no 100-continue wait for big bodies */
+        hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue wait for big bodies */
         curl_easy_setopt(cli->curl, CURLOPT_HTTPHEADER, hdr);
         curl_easy_setopt(cli->curl, CURLOPT_POSTFIELDS, body ? body : "{}");
     } else {
@@ -189,11 +187,11 @@ static void exec_daemon(const struct cli *cli, const char *exe, const char *log)
     int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
         _exit(127);
-    for (int fd = 3; fd < 1024; fd++)  /* curl's sockets and the like are not the daemon's */
+    for (int fd = 3; fd < 1024; fd++) /* curl's sockets and the like are not the daemon's */
         close(fd);
     if (chdir("/") < 0)
         _exit(127);
-    setenv("TEND_HOME", cli->home, 1);  /* the daemon must use the home this CLI resolved */
+    setenv("TEND_HOME", cli->home, 1); /* the daemon must use the home this CLI resolved */
     signal(SIGPIPE, SIG_DFL);
     execl(exe, "tend", "daemon", (char *)NULL);
     dprintf(2, "tend: cannot start the daemon: exec %s: %s\n", exe, strerror(errno));
@@ -261,10 +259,10 @@ static int api_error(struct cli *cli, json_t *answer, struct err *err)
     json_t *e = json_object_get(answer, "error");
     const char *msg = json_string_value(json_object_get(e, "message"));
     const char *hint = json_string_value(json_object_get(e, "hint"));
-    int code = cli->status == 404 ? -TE_NOTFOUND
-             : cli->status == 409 ? -TE_STATE
-             : cli->status == 422 ? -TE_CONFIG
-                                  : -TE_INVALID;
+    int code = cli->status == 404   ? -TE_NOTFOUND
+               : cli->status == 409 ? -TE_STATE
+               : cli->status == 422 ? -TE_CONFIG
+                                    : -TE_INVALID;
     if (msg)
         err_set(err, code, "%s", msg);
     else
@@ -282,9 +280,9 @@ static int exchange(struct cli *cli, const char *method, const char *path, const
         return rc;
     int cc = perform(cli, method, path, body);
     if (cc && cli->autostart && no_daemon(cli, (CURLcode)cc)) {
-        cli->autostart = false;  /* once per run */
+        cli->autostart = false; /* once per run */
         cli_line_fn *fn = cli->on_line;
-        cli->on_line = NULL;  /* the pings are not the stream */
+        cli->on_line = NULL; /* the pings are not the stream */
         rc = start_daemon(cli, err);
         cli->on_line = fn;
         if (rc < 0)
@@ -294,8 +292,8 @@ static int exchange(struct cli *cli, const char *method, const char *path, const
     return cc ? conn_error(cli, (CURLcode)cc, err) : 0;
 }
 
-int cli__call(struct cli *cli, const char *method, const char *path, json_t *body,
-              json_t **answer, struct err *err)
+int cli__call(struct cli *cli, const char *method, const char *path, json_t *body, json_t **answer,
+              struct err *err)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     *answer = NULL;
@@ -321,7 +319,7 @@ int cli__stream(struct cli *cli, const char *path, cli_line_fn *fn, void *ctx, s
     cli->stopped = false;
     int rc = exchange(cli, "GET", path, NULL, err);
     cli->on_line = NULL;
-    if (rc < 0 && cli->stopped) {  /* the reader stopped the transfer on purpose */
+    if (rc < 0 && cli->stopped) { /* the reader stopped the transfer on purpose */
         err_clear(err);
         return 0;
     }

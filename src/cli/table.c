@@ -77,8 +77,8 @@ void cli__paint(struct buf *out, bool color, const char *code, const char *s)
         buf_puts(out, s);
 }
 
-static void put_cell(struct buf *out, bool color, const char *code, const char *text,
-                     size_t width, bool right, bool last)
+static void put_cell(struct buf *out, bool color, const char *code, const char *text, size_t width,
+                     bool right, bool last)
 {
     size_t w = cli__display_width(text), pad = width > w ? width - w : 0;
     if (right)
@@ -96,7 +96,8 @@ void cli__table_render(const struct cli_table *t, bool color, struct buf *out)
     for (int c = 0; c < t->ncols; c++) {
         width[c] = cli__display_width(t->head[c]);
         for (size_t r = 0; r < t->nrows; r++)
-            width[c] = MAX(width[c], cli__display_width(t->cells[r * (size_t)t->ncols + (size_t)c].text));
+            width[c] =
+                MAX(width[c], cli__display_width(t->cells[r * (size_t)t->ncols + (size_t)c].text));
     }
     for (int c = 0; c < t->ncols; c++) {
         put_cell(out, color, "1", t->head[c], width[c], t->right[c], c == t->ncols - 1);
@@ -105,8 +106,8 @@ void cli__table_render(const struct cli_table *t, bool color, struct buf *out)
     for (size_t r = 0; r < t->nrows; r++) {
         for (int c = 0; c < t->ncols; c++) {
             const struct cli_cell *cell = &t->cells[r * (size_t)t->ncols + (size_t)c];
-            put_cell(out, color, cell->color, cell->text ? cell->text : "", width[c],
-                     t->right[c], c == t->ncols - 1);
+            put_cell(out, color, cell->color, cell->text ? cell->text : "", width[c], t->right[c],
+                     c == t->ncols - 1);
             buf_puts(out, c == t->ncols - 1 ? "\n" : "  ");
         }
     }

@@ -24,8 +24,8 @@
 /* The default config file: the first of these that exists (PM2 users keep their file). */
 static const char *default_file(void)
 {
-    static const char *const names[] = {"tend.yaml", "ecosystem.config.js",
-                                        "ecosystem.config.cjs", "ecosystem.json"};
+    static const char *const names[] = {"tend.yaml", "ecosystem.config.js", "ecosystem.config.cjs",
+                                        "ecosystem.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (access(names[i], F_OK) == 0)
             return names[i];
@@ -38,7 +38,7 @@ static int absolute(const char *path, char *dst, size_t size, struct err *err)
     char cwd[PATH_MAX];
     if (path[0] == '/')
         return str_fmt(dst, size, "%s", path) < 0 ? err_set(err, -ENAMETOOLONG, "path too long")
-                                                   : 0;
+                                                  : 0;
     if (!getcwd(cwd, sizeof cwd))
         return err_sys(err, "cannot find the current folder");
     while (path[0] == '.' && path[1] == '/')
@@ -133,14 +133,15 @@ static int up_invalid(const char *file, const json_t *ans, const struct err *err
     size_t i;
     const json_t *w;
     int n = 0;
-    json_array_foreach(where, i, w) {
+    json_array_foreach(where, i, w)
+    {
         const char *s = json_string_value(w);
         if (!s)
             continue;
         fprintf(stderr, "%s\n", s);
         n += strstr(s, ": warning: ") == NULL;
     }
-    if (n == 0) {  /* no list came: the message is the one error */
+    if (n == 0) { /* no list came: the message is the one error */
         fprintf(stderr, "%s\n", err->msg);
         n = 1;
     }
@@ -187,14 +188,16 @@ int cli__print_plan(struct cli *cli, json_t *ans, bool dry_run)
 {
     size_t i;
     const json_t *x;
-    json_array_foreach(json_object_get(ans, "warnings"), i, x) {
+    json_array_foreach(json_object_get(ans, "warnings"), i, x)
+    {
         if (json_is_string(x))
             fprintf(stderr, "%s\n", json_string_value(x));
     }
     const json_t *plan = json_object_get(ans, "plan");
     if (json_array_size(plan) == 0)
         printf("  nothing to do\n");
-    json_array_foreach(plan, i, x) {
+    json_array_foreach(plan, i, x)
+    {
         const char *app = json_string_value(json_object_get(x, "app"));
         const char *act = json_string_value(json_object_get(x, "action"));
         const char *why = json_string_value(json_object_get(x, "reason"));
@@ -226,8 +229,10 @@ static int looks_like_file(struct cli *cli, const char *word)
 
 static const char *past(const char *verb)
 {
-    static const char *const map[][2] = {{"start", "started"}, {"stop", "stopped"},
-                                         {"restart", "restarted"}, {"reload", "reloaded"},
+    static const char *const map[][2] = {{"start", "started"},
+                                         {"stop", "stopped"},
+                                         {"restart", "restarted"},
+                                         {"reload", "reloaded"},
                                          {"delete", "deleted"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i][0], verb) == 0)
@@ -241,7 +246,8 @@ static void print_results(struct cli *cli, const char *verb, const char *target,
     size_t i;
     if (json_array_size(results) == 0)
         printf("%s %s: no instances\n", verb, target);
-    json_array_foreach(results, i, r) {
+    json_array_foreach(results, i, r)
+    {
         const char *app = json_string_value(json_object_get(r, "app"));
         const char *state = json_string_value(json_object_get(r, "state"));
         json_int_t in = json_integer_value(json_object_get(r, "instance"));

@@ -26,12 +26,12 @@ static void print_diag(const struct cfg_diag *d)
 
 static const char *default_file(void)
 {
-    static const char *const names[] = {"tend.yaml", "ecosystem.config.js",
-                                        "ecosystem.config.cjs", "ecosystem.json"};
+    static const char *const names[] = {"tend.yaml", "ecosystem.config.js", "ecosystem.config.cjs",
+                                        "ecosystem.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (access(names[i], F_OK) == 0)
             return names[i];
-    return "tend.yaml";  /* and let the loader say it is missing */
+    return "tend.yaml"; /* and let the loader say it is missing */
 }
 
 static int check(const char *file, const char *profile)

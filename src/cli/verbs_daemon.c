@@ -118,7 +118,8 @@ int cli__verb_kill(struct cli *cli, int argc, char **argv)
 
 int cli__verb_save(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {{"force", 0, false}, {"json", 0, false}, {NULL, 0, false}};
+    static const struct cli_opt opts[] = {
+        {"force", 0, false}, {"json", 0, false}, {NULL, 0, false}};
     struct cli_args a;
     struct err err = {0};
     json_t *ans = NULL;

@@ -23,7 +23,7 @@ static int print_line(void *arg, const char *line, size_t len)
 {
     struct log_reader *lr = arg;
     json_t *o = lr->raw ? NULL : json_loadb(line, len, 0, NULL);
-    if (!o) {  /* --json, or a line we cannot read: pass it on untouched */
+    if (!o) { /* --json, or a line we cannot read: pass it on untouched */
         fwrite(line, 1, len, stdout);
         fputc('\n', stdout);
     } else {
@@ -44,7 +44,7 @@ static int print_line(void *arg, const char *line, size_t len)
         json_decref(o);
     }
     if (lr->follow && fflush(stdout) != 0)
-        return -1;  /* nobody reads any more */
+        return -1; /* nobody reads any more */
     return ferror(stdout) ? -1 : 0;
 }
 
@@ -95,8 +95,7 @@ int cli__verb_logs(struct cli *cli, int argc, char **argv)
         cli__query_add(&url, "lines", lines);
         cli__query_add(&url, "follow", lr.follow ? "1" : NULL);
         if (cli__stream(cli, url.ptr, print_line, &lr, &err) < 0)
-            rc = cli__fail(&err, "show the logs%s%s", a.npos ? " of " : "",
-                           a.npos ? a.pos[0] : "");
+            rc = cli__fail(&err, "show the logs%s%s", a.npos ? " of " : "", a.npos ? a.pos[0] : "");
     }
     buf_fini(&url);
     return rc;
@@ -135,7 +134,8 @@ static void print_events(struct cli *cli, const json_t *events)
     size_t i;
     const json_t *e;
     cli__table_init(&t, 4, heads);
-    json_array_foreach(events, i, e) {
+    json_array_foreach(events, i, e)
+    {
         char when[40];
         size_t r = cli__table_row(&t);
         const char *app = json_string_value(json_object_get(e, "app"));

@@ -29,8 +29,10 @@ static bool any_dropped(const json_t *apps)
 {
     size_t i, j;
     const json_t *app, *in;
-    json_array_foreach(apps, i, app) {
-        json_array_foreach(jget(app, "instances"), j, in) {
+    json_array_foreach(apps, i, app)
+    {
+        json_array_foreach(jget(app, "instances"), j, in)
+        {
             if (jnum(in, "log_dropped_bytes") > 0)
                 return true;
         }
@@ -77,8 +79,8 @@ static void add_instance(struct cli_table *t, const char *name, const json_t *in
 
 static void print_instances(struct cli *cli, const json_t *apps)
 {
-    static const char *const heads[] = {"app", "id", "pid", "state", "uptime", "↺",
-                                        "cpu", "mem", "port", "dropped"};
+    static const char *const heads[] = {"app", "id",  "pid", "state", "uptime",
+                                        "↺",   "cpu", "mem", "port",  "dropped"};
     bool dropped = any_dropped(apps);
     struct cli_table t;
     struct buf out = {0};
@@ -87,9 +89,11 @@ static void print_instances(struct cli *cli, const json_t *apps)
         t.right[c] = c != 3;
     size_t i, j;
     const json_t *app, *in;
-    json_array_foreach(apps, i, app) {
+    json_array_foreach(apps, i, app)
+    {
         const char *name = json_string_value(jget(app, "name"));
-        json_array_foreach(jget(app, "instances"), j, in) {
+        json_array_foreach(jget(app, "instances"), j, in)
+        {
             add_instance(&t, name ? name : "?", in, dropped);
         }
     }
@@ -151,10 +155,12 @@ static void print_members(const json_t *o, int indent)
     const char *k;
     const json_t *v;
     size_t w = 0;
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         w = strlen(k) > w ? strlen(k) : w;
     }
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         if (json_is_null(v))
             continue;
         if (json_is_string(v)) {
@@ -175,7 +181,8 @@ static void print_env(struct cli *cli, const json_t *env)
     size_t i;
     const json_t *e;
     cli__table_init(&t, 3, heads);
-    json_array_foreach(env, i, e) {
+    json_array_foreach(env, i, e)
+    {
         size_t r = cli__table_row(&t);
         const char *k = json_string_value(jget(e, "key"));
         const char *v = json_string_value(jget(e, "value"));
@@ -195,7 +202,7 @@ static void print_describe(struct cli *cli, const json_t *a)
 {
     const char *name = json_string_value(jget(a, "name"));
     json_t *apps = json_array();
-    json_array_append(apps, (json_t *)a);  /* the status table wants {"name","instances"} */
+    json_array_append(apps, (json_t *)a); /* the status table wants {"name","instances"} */
     printf("%s\n\ninstances:\n", name ? name : "?");
     print_instances(cli, apps);
     json_decref(apps);

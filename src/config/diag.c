@@ -91,6 +91,6 @@ void cfg_diag_format(const struct cfg_diag *d, struct buf *out)
             buf_printf(out, "%s: %s%s\n", d->file, sev, m->text);
     }
     if (d->truncated)
-        buf_printf(out, "%s: %d errors and %d warnings in all; only the first %d are shown\n",
-                   d->file, d->nerrors, d->nwarnings, CFG_MAX_MSGS);
+        buf_printf(out, "%s: %d errors in all; only the first %d messages are shown\n",
+                   d->file, d->nerrors, CFG_MAX_MSGS);
 }

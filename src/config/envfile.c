@@ -219,6 +219,11 @@ static void parse_line(struct envp *p)
     char *key = str_ndup(p->s + k0, p->pos - k0);
     skip_blanks(p);
     if (peek(p) != '=') {
+        size_t end = k0;
+        while (end < p->len && p->s[end] != '\n' && p->s[end] != '\r' && end - k0 < 60)
+            end++;
+        free(key);
+        key = str_ndup(p->s + k0, end - k0);
         envp_error(p, kline, kcol, "expected NAME=value, not \"%s\"", key);
         free(key);
         skip_line(p);

@@ -163,8 +163,8 @@ static struct cfg_node *convert(struct conv *cv, yaml_node_t *yn, int depth)
         if (yn && !cv->too_big)
             cfg__diag_add(cv->diag, CFG_ERROR, (int)yn->start_mark.line + 1,
                           (int)yn->start_mark.column + 1,
-                          "the document is nested too deeply or an alias (*name) refers to "
-                          "itself");
+                          "the document is too large or nested too deeply, or an alias (*name) "
+                          "refers to itself");
         cv->too_big = true;
         return NULL;
     }

@@ -533,6 +533,11 @@ static int map_watch(struct app *a)
         buf_puts(&a->body, "    watch: true\n");
     if (put_paths(a, "watch", "watch") < 0)
         return -1;
+    if (!w || json_is_false(w) || json_is_null(w)) {
+        if (json_object_get(a->j, "ignore_watch"))
+            say(a, CFG_WARNING, "ignore_watch", "ignore_watch is not used because watch is off");
+        return 0;
+    }
     return put_paths(a, "ignore_watch", "watch_ignore");
 }
 

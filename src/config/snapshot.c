@@ -261,6 +261,11 @@ static void put_key(struct buf *b, int indent, const char *key, const char *valu
     buf_putc(b, '\n');
 }
 
+static void put_bool(struct buf *b, int indent, const char *key, bool v)
+{
+    buf_printf(b, "%*s%s: %s\n", indent, "", key, v ? "true" : "false");
+}
+
 static void put_duration(struct buf *b, int indent, const char *key, uint64_t ms)
 {
     static const struct {
@@ -336,13 +341,13 @@ static void put_log(struct buf *b, const struct cfg_log *l)
         put_key(b, 4, "combined_file", l->combined_file);
     if (l->date_format)
         put_key(b, 4, "date_format", l->date_format);
-    put_key(b, 4, "timestamp", l->timestamp ? "true" : "false");
-    put_key(b, 4, "json", l->json ? "true" : "false");
-    put_key(b, 4, "merge_instances", l->merge_instances ? "true" : "false");
+    put_bool(b, 4, "timestamp", l->timestamp);
+    put_bool(b, 4, "json", l->json);
+    put_bool(b, 4, "merge_instances", l->merge_instances);
     put_size(b, 4, "max_size", l->max_size);
     put_key(b, 4, "rotate", l->daily ? "daily" : "none");
     put_int(b, 4, "keep", l->keep);
-    put_key(b, 4, "compress", l->compress ? "true" : "false");
+    put_bool(b, 4, "compress", l->compress);
     put_size(b, 4, "max_line", l->max_line);
     put_size(b, 4, "buffer", l->buffer);
 }
@@ -358,11 +363,11 @@ static void put_ready(struct buf *b, const struct cfg_app *a)
     if (a->ready == CFG_READY_PORT && a->ready_port)
         put_int(b, 4, "port", a->ready_port);
     else if (a->ready == CFG_READY_PORT)
-        put_key(b, 4, "port", "true");
+        put_bool(b, 4, "port", true);
     else if (a->ready == CFG_READY_HTTP)
         put_key(b, 4, "http", a->ready_url);
     else
-        put_key(b, 4, "notify", "true");
+        put_bool(b, 4, "notify", true);
     put_duration(b, 4, "timeout", a->ready_timeout_ms);
 }
 
@@ -404,7 +409,7 @@ static int to_yaml(const struct cfg_app *a, struct buf *b, bool mask)
     put_duration(b, 2, "restart_window", a->restart_window_ms);
     put_duration(b, 2, "min_uptime", a->min_uptime_ms);
     put_duration(b, 2, "restart_delay", a->restart_delay_ms);
-    put_key(b, 2, "backoff", a->backoff ? "true" : "false");
+    put_bool(b, 2, "backoff", a->backoff);
     put_duration(b, 2, "backoff_max", a->backoff_max_ms);
     if (a->errored_retry_ms)
         put_duration(b, 2, "errored_retry", a->errored_retry_ms);

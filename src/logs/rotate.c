@@ -170,12 +170,11 @@ static void retention(struct logs_writer *w, const struct pparts *pp)
         unlink_entry(w->path, &v[i]);
     for (size_t i = drop; i < n && w->compress; i++) {
         char name[PATH_MAX];
+        /* A .log beside its .gz is a gzip between its rename and its unlink, or one cut short
+         * by a crash: never unlink it here (the running gzip would then delete its .gz);
+         * queueing it again is harmless (the queue skips the running one). */
         if (!v[i].has_log || logs__rotated_name(w->path, v[i].day, v[i].n, name, sizeof name) < 0)
             continue;
-        if (v[i].has_gz) {
-            unlink(name); /* the gzip finished but its unlink did not happen */
-            continue;
-        }
         w->job_gz = xrealloc(w->job_gz, (ngz + 2) * sizeof *w->job_gz);
         w->job_gz[ngz++] = str_dup(name);
         w->job_gz[ngz] = NULL;

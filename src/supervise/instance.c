@@ -333,3 +333,25 @@ void sup__inst_free(struct sup_instance *in)
     sup__adopt_unwatch(in);
     uv_close((uv_handle_t *)&in->timer, inst_closed);
 }
+
+void sup__inst_adopt(struct sup_instance *in, pid_t pid, unsigned long long start_ticks,
+                     uint64_t age_ms)
+{
+    struct sup_policy p;
+    sup__policy_from_cfg(&p, in->ca);
+    uint64_t now = clock_mono_ms();
+    in->pid = pid;
+    in->start_ticks = start_ticks;
+    in->adopted = true;
+    in->m.started_ms = now > age_ms ? now - age_ms : 0;
+    in->online_ms = in->m.started_ms;
+    in->started_wall_ms = clock_wall_ms() - (int64_t)age_ms;
+    /* Not through set_state: this is no transition, the instance was online all along. */
+    in->m.state = SUP_ONLINE;
+    uint64_t healthy = sup__healthy_ms(&p);
+    uv_timer_start(&in->timer, on_timer, age_ms >= healthy ? 0 : healthy - age_ms, 0);
+    tlog_info("supervise", "%s: adopted pid %d (running for %llus)", in->label, (int)pid,
+              (unsigned long long)age_ms / 1000);
+    sup__emit(in, SUP_EVK_ADOPT, "%s (pid %d) found running after a daemon restart", in->label,
+              (int)pid);
+}

@@ -87,7 +87,11 @@ fail:
 
 void sup__closed(uv_handle_t *h)
 {
-    struct sup *s = h->data;
+    sup__close_done(h->data);
+}
+
+void sup__close_done(struct sup *s)
+{
     if (--s->closing > 0)
         return;
     void (*done)(void *) = s->shutdown_done;

@@ -122,5 +122,8 @@ int sup_child_watch(struct sup *s, pid_t pid, sup_child_fn *cb, void *arg);
 
 /* Keeper entry point: `tend __keeper SOCKET` (main.c). Never returns. */
 int sup_keeper_main(const char *sock_path);
+/* `tend kill`: tell the keeper in `home` to let every pipe go and exit (after the daemon has
+ * stopped its apps). 0 also when no keeper runs. */
+int sup_keeper_quit(const char *home);
 
 #endif

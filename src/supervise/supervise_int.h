@@ -152,6 +152,9 @@ void sup__inst_restart(struct sup_instance *in, enum sup_evkind why, const char 
 void sup__inst_exited(struct sup_instance *in, const struct sup_exit *ex);
 /* Readiness reported (ready.c). ok false: failed for good (treated as a ready timeout). */
 void sup__inst_ready(struct sup_instance *in, bool ok, const char *why);
+/* A process found running after a daemon restart becomes this instance's, online. */
+void sup__inst_adopt(struct sup_instance *in, pid_t pid, unsigned long long start_ticks,
+                     uint64_t age_ms);
 struct sup_instance *sup__inst_new(struct sup_app *app, int index, struct cfg *cfg,
                                    const struct cfg_app *ca);
 /* Close handles; frees when the last one is closed. The instance must have no process. */
@@ -311,6 +314,10 @@ int sup__keeper_connect(struct sup *s, struct err *err);
 void sup__keeper_close(struct sup *s);
 void sup__keeper_put(struct sup *s, struct sup_instance *in);
 void sup__keeper_drop(struct sup *s, struct sup_instance *in);
+void sup__keeper_drop_key(struct sup *s, const char *key);
+/* Both sides: one message with optional two fds; 0 or -errno. recv: *nfds set, text NUL-ended. */
+int sup__keeper_send(int fd, const char *text, int out_fd, int err_fd, int flags);
+int sup__keeper_recv(int fd, char *text, size_t size, int fds[2], int *nfds);
 /* Fetch every held pair: calls cb for each key. Synchronous (start-up only, bounded wait). */
 int sup__keeper_get_all(struct sup *s, void (*cb)(void *arg, const char *key, int out_fd,
                                                   int err_fd), void *arg);
@@ -318,13 +325,26 @@ int sup__keeper_get_all(struct sup *s, void (*cb)(void *arg, const char *key, in
 #define SUP_KEEPER_MAX_MSG 256
 
 /* ---- readiness (ready.c, ready_http.c) --------------------------------------------------- */
+/* Owned by its instance (in->ready) until cancelled; freed after its handles closed. */
+struct sup_ready {
+    struct sup_instance *in;   /* NULL once cancelled */
+    uv_timer_t timer;          /* the retry tick */
+    uv_tcp_t tcp;              /* port check attempt */
+    uv_connect_t req;
+    bool tcp_open;
+    int port;
+    void *easy;                /* CURL * in flight (ready_http.c) */
+    char url[512];
+    int closing;
+};
 int sup__ready_init(struct sup *s, struct err *err);
 void sup__ready_close(struct sup *s);
 /* Begin checking; true when the instance is ready at once (ready: started). */
 bool sup__ready_start(struct sup_instance *in);
 void sup__ready_cancel(struct sup_instance *in);
-int sup__http_start(struct sup_instance *in, const char *url);
-void sup__http_cancel(struct sup_instance *in);
+/* One GET of r->url through the shared curl multi handle; r->easy while in flight. */
+int sup__http_start(struct sup_ready *r);
+void sup__http_cancel_ready(struct sup_ready *r);
 void sup__http_close(struct sup *s);
 /* Expand ${PORT} and ${TEND_INSTANCE} in a readiness URL. */
 int sup__expand_url(const char *tmpl, int port, int index, char *dst, size_t size);
@@ -343,6 +363,8 @@ int sup__reload(struct sup *s, struct sup_app *a, int index, sup_done_fn *done, 
                 struct err *err);
 void sup__reload_notify(struct sup_instance *in);
 void sup__reload_abort_app(struct sup_app *a);
+/* The replacement instance a reload is starting for this app, or NULL. */
+struct sup_instance *sup__reload_spare(struct sup_app *a);
 
 /* ---- plan.c ------------------------------------------------------------------------------- */
 enum sup_plan_action { SUP_PLAN_START, SUP_PLAN_STOP, SUP_PLAN_RESTART, SUP_PLAN_SCALE,
@@ -366,6 +388,7 @@ const char *sup__plan_action_name(enum sup_plan_action a);
 void sup__close_handle(uv_handle_t *h, int *counter, uv_close_cb cb);
 /* Close callback for handles of struct sup (h->data = s): the last one frees s. */
 void sup__closed(uv_handle_t *h);
+void sup__close_done(struct sup *s);
 /* While shutting down: finish once nothing is left to wait for (called by the collector). */
 void sup__shutdown_step(struct sup *s);
 /* Free an app and its instances now (shutdown; the instances may still have processes). */

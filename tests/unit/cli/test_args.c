@@ -1,10 +1,11 @@
-/* tests/unit/cli/test_args.c: flags, targets, URL pieces and verb suggestions (cli/args.c, cli.c). */
+/* tests/unit/cli/test_args.c: flags, targets, URL pieces and verb suggestions (cli/args.c, cli.c).
+ */
 #include "cli/cli_int.h"
 #include "core/err.h"
 #include "unit.h"
 
-static const struct cli_opt opts[] = {{"lines", 'n', true}, {"follow", 'f', false},
-                                      {"json", 0, false},   {"env", 'e', true},
+static const struct cli_opt opts[] = {{"lines", 'n', true},  {"follow", 'f', false},
+                                      {"json", 0, false},    {"env", 'e', true},
                                       {"dry-run", 0, false}, {NULL, 0, false}};
 
 static int parse(struct cli_args *a, struct err *err, int argc, char **argv)
@@ -79,7 +80,7 @@ TEST(unknown_flags_suggest)
     CHECK_STR(err.msg, "unknown flag \"--zzzzzzzz\"");
     char *argv4[] = {"-x"};
     CHECK_INT(parse(&a, &err, 1, argv4), -TE_INVALID);
-    char *argv5[] = {"-fn"};  /* no bundling: say so rather than guess */
+    char *argv5[] = {"-fn"}; /* no bundling: say so rather than guess */
     CHECK_INT(parse(&a, &err, 1, argv5), -TE_INVALID);
 }
 
@@ -118,8 +119,8 @@ TEST(bad_targets)
     char app[8];
     int i;
     struct err err = {0};
-    const char *bad[] = {"", ":1", "api:", "api:x", "api:-1", "api:1x", "a/b", "a b",
-                         "all:1", "toolongname"};
+    const char *bad[] = {"",       ":1",  "api:", "api:x", "api:-1",
+                         "api:1x", "a/b", "a b",  "all:1", "toolongname"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         err_clear(&err);
         if (cli__target_parse(bad[k], app, sizeof app, &i, &err) != -TE_INVALID)

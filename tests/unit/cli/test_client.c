@@ -6,7 +6,7 @@
 struct seen {
     char lines[16][64];
     int n;
-    int stop_after;  /* return non-zero once this many lines were seen (0 = never) */
+    int stop_after; /* return non-zero once this many lines were seen (0 = never) */
 };
 
 static int collect(void *arg, const char *line, size_t len)

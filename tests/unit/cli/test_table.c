@@ -12,9 +12,17 @@ TEST(durations)
         uint64_t ms;
         const char *want;
     } cases[] = {
-        {0, "0s"},           {999, "0s"},           {5000, "5s"},      {59999, "59s"},
-        {60000, "1m"},       {3 * 60000 + 59000, "3m"}, {3600000, "1h"}, {2 * 3600000 + 59 * 60000, "2h"},
-        {86400000, "1d"},    {4 * 86400000ull + 5, "4d"}, {400 * 86400000ull, "400d"},
+        {0, "0s"},
+        {999, "0s"},
+        {5000, "5s"},
+        {59999, "59s"},
+        {60000, "1m"},
+        {3 * 60000 + 59000, "3m"},
+        {3600000, "1h"},
+        {2 * 3600000 + 59 * 60000, "2h"},
+        {86400000, "1d"},
+        {4 * 86400000ull + 5, "4d"},
+        {400 * 86400000ull, "400d"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cli__human_duration(s, sizeof s, cases[i].ms);
@@ -179,7 +187,7 @@ TEST(times_from_the_api)
     CHECK_STR(s, "2026-11-23 06:30:01");
     json_decref(iso);
     setenv("TZ", "UTC", 1);
-    json_t *ms = json_integer(1795415401000LL);  /* 2026-11-23T06:30:01Z */
+    json_t *ms = json_integer(1795415401000LL); /* 2026-11-23T06:30:01Z */
     cli__format_time(s, sizeof s, ms);
     CHECK_STR(s, "2026-11-23 06:30:01");
     json_decref(ms);

@@ -256,7 +256,7 @@ TEST(warnings_for_readable_secrets)
     struct buf b;
     buf_init(&b, 0);
     cfg_diag_format(&d, &b);
-    CHECK(b.ptr && strstr(b.ptr, ":1:14: warning: the API listens on \"0.0.0.0:9615\""));
+    CHECK(b.ptr && strstr(b.ptr, ":1:15: warning: the API listens on \"0.0.0.0:9615\""));
     CHECK(b.ptr && strstr(b.ptr, ":5:15: warning: env_file \"") &&
           strstr(b.ptr, "shared.env\" is readable by other users (mode 0644)"));
     CHECK(b.ptr && strstr(b.ptr, ":7:7: warning: \"DB_PASSWORD\" looks like a secret"));
