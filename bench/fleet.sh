@@ -1,7 +1,7 @@
 # bench/fleet.sh: the 100-app figures, one daemon session per manager:
 #   figure 6  start 100 apps into a running, empty daemon: from the command until the command
-#             has returned and all 100 app processes run (counted with pgrep by their tag);
-#             the manager's own status is then checked to say 100 online;
+#             has returned and all 100 apps run (each app stamps the wall clock when it
+#             starts); the manager's own status is then checked to say 100 online;
 #   figure 1  daemon RSS with 100 apps, 5 s after they run (and again after the idle window);
 #   figure 3  `status` wall time: hyperfine, 3 warm-ups, median of STATUS_RUNS runs;
 #   figure 7  daemon CPU while idle: utime+stime over IDLE_S seconds, % of one core.
@@ -11,17 +11,17 @@ fig_fleet() {
   local n=${FLEET_N:-100} dir=$WORK/$M-fleet spec conf i tag=$RUN_TAG-fleet-$M- t0 t1 t2
   mgr init "$dir"
   spec=$dir/spec
-  for i in $(seq "$n"); do spec_line "app$i" "$dir/logs/app$i-out.log" 0 "$BUILD/idle $tag$i"; done >"$spec"
+  for i in $(seq "$n"); do spec_line "app$i" "$dir/logs/app$i-out.log" 0 "$BUILD/idle $tag$i $dir/started"; done >"$spec"
   conf=$(mgr config "$spec" noautostart)
   mgr daemon_start
   sleep 1
   t0=$(now_us)
   mgr start_all "$conf"
   t1=$(now_us)
-  if ! wait_until 60 all_running "$tag" "$n"; then
-    record "$M" start100_error "$(app_count "$tag") of $n apps running after 60 s"; mgr stop; return 1
+  if ! wait_until 60 all_running "$dir/started" "$n"; then
+    record "$M" start100_error "$(wc -l <"$dir/started") of $n apps running after 60 s"; mgr stop; return 1
   fi
-  t2=$(now_us)
+  t2=$(last_start_us "$dir/started")
   record "$M" start100_cmd_ms "$(((t1 - t0) / 1000))"
   record "$M" start100_ms "$((((t1 > t2 ? t1 : t2) - t0) / 1000))"
   wait_until 30 online_is "$n" || record "$M" start100_error "status shows $(mgr online_count) of $n online"
@@ -66,15 +66,15 @@ fig_cold() {
   local n=${FLEET_N:-100} dir=$WORK/$M-cold spec conf i tag=$RUN_TAG-cold-$M- t0 t1 t2
   mgr init "$dir"
   spec=$dir/spec
-  for i in $(seq "$n"); do spec_line "app$i" "$dir/logs/app$i-out.log" 0 "$BUILD/idle $tag$i"; done >"$spec"
+  for i in $(seq "$n"); do spec_line "app$i" "$dir/logs/app$i-out.log" 0 "$BUILD/idle $tag$i $dir/started"; done >"$spec"
   conf=$(mgr config "$spec" autostart)
   t0=$(now_us)
   mgr up "$conf"
   t1=$(now_us)
-  if ! wait_until 60 all_running "$tag" "$n"; then
-    record "$M" start100_cold_error "$(app_count "$tag") of $n apps running after 60 s"; mgr stop; return 1
+  if ! wait_until 60 all_running "$dir/started" "$n"; then
+    record "$M" start100_cold_error "$(wc -l <"$dir/started") of $n apps running after 60 s"; mgr stop; return 1
   fi
-  t2=$(now_us)
+  t2=$(last_start_us "$dir/started")
   record "$M" start100_cold_ms "$((((t1 > t2 ? t1 : t2) - t0) / 1000))"
   wait_until 30 online_is "$n" || record "$M" start100_cold_error "status shows $(mgr online_count) of $n online"
   mgr stop

@@ -73,8 +73,8 @@ bool cfg__get_bool(struct cfg__ck *ck, const char *key, const struct cfg_node *v
     return false;
 }
 
-bool cfg__get_int(struct cfg__ck *ck, const char *key, const struct cfg_node *v, long min,
-                  long max, int *out)
+bool cfg__get_int(struct cfg__ck *ck, const char *key, const struct cfg_node *v, long min, long max,
+                  int *out)
 {
     if (!cfg__want_scalar(ck, key, v, "a whole number"))
         return false;
@@ -82,23 +82,21 @@ bool cfg__get_int(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
     errno = 0;
     long x = strtol(v->str, &end, 10);
     if (errno || end == v->str || *end || x < min || x > max) {
-        error_at(ck, v, "\"%s\" must be a whole number from %ld to %ld, not \"%s\"", key, min,
-                 max, v->str);
+        error_at(ck, v, "\"%s\" must be a whole number from %ld to %ld, not \"%s\"", key, min, max,
+                 v->str);
         return false;
     }
     *out = (int)x;
     return true;
 }
 
-bool cfg__get_duration(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
-                       uint64_t *ms)
+bool cfg__get_duration(struct cfg__ck *ck, const char *key, const struct cfg_node *v, uint64_t *ms)
 {
     if (!cfg__want_scalar(ck, key, v, "a duration such as 5s, 2m or 1h30m"))
         return false;
     if (cfg_parse_duration(v->str, ms) == 0)
         return true;
-    error_at(ck, v, "\"%s\" must be a duration such as 5s, 2m or 1h30m, not \"%s\"", key,
-             v->str);
+    error_at(ck, v, "\"%s\" must be a duration such as 5s, 2m or 1h30m, not \"%s\"", key, v->str);
     return false;
 }
 
@@ -197,7 +195,8 @@ void cfg__check_keys(struct cfg__ck *ck, const struct cfg_node *map, const char 
     }
 }
 
-/* ---- log: --------------------------------------------------------------------------------------- */
+/* ---- log: ---------------------------------------------------------------------------------------
+ */
 void cfg__log_defaults(struct cfg_log *log)
 {
     memset(log, 0, sizeof *log);
@@ -212,9 +211,9 @@ void cfg__log_defaults(struct cfg_log *log)
 }
 
 static const char *const log_keys[] = {
-    "dir",     "out_file", "err_file", "error_file", "combined_file", "date_format",
-    "timestamp", "json",   "merge_instances", "max_size", "rotate", "keep",
-    "compress", "max_line", "buffer", NULL,
+    "dir",       "out_file", "err_file",        "error_file", "combined_file", "date_format",
+    "timestamp", "json",     "merge_instances", "max_size",   "rotate",        "keep",
+    "compress",  "max_line", "buffer",          NULL,
 };
 
 static void check_rotate(struct cfg__ck *ck, const struct cfg_node *v, struct cfg_log *log)
@@ -227,7 +226,8 @@ static void check_rotate(struct cfg__ck *ck, const struct cfg_node *v, struct cf
         return;
     }
     const char *sug = str_suggest(v->str, forms);
-    error_at(ck, v, "\"rotate\" must be daily or none (size limits are \"max_size\"), not \"%s\"%s%s%s",
+    error_at(ck, v,
+             "\"rotate\" must be daily or none (size limits are \"max_size\"), not \"%s\"%s%s%s",
              v->str, sug ? " (did you mean \"" : "", sug ? sug : "", sug ? "\"?)" : "");
 }
 
@@ -257,8 +257,10 @@ static void check_log_key(struct cfg__ck *ck, const char *key, const struct cfg_
         cfg__get_path(ck, key, v, &log->combined_file);
     else if (strcmp(key, "date_format") == 0 && cfg__get_str(ck, key, v, &log->date_format)) {
         if (!clock_format_check(log->date_format))
-            error_at(ck, v, "\"date_format\" must use YYYY MM DD HH mm ss SSS Z ZZ and "
-                     "[literal text], not \"%s\"", v->str);
+            error_at(ck, v,
+                     "\"date_format\" must use YYYY MM DD HH mm ss SSS Z ZZ and "
+                     "[literal text], not \"%s\"",
+                     v->str);
     } else if (strcmp(key, "timestamp") == 0)
         cfg__get_bool(ck, key, v, &log->timestamp);
     else if (strcmp(key, "json") == 0)
@@ -299,7 +301,8 @@ void cfg__check_log(struct cfg__ck *ck, const struct cfg_node *map, struct cfg_l
         check_log_key(ck, map->keys[i]->str, map->vals[i], log);
 }
 
-/* ---- api: ----------------------------------------------------------------------------------------- */
+/* ---- api:
+ * ----------------------------------------------------------------------------------------- */
 static bool host_is_loopback(const char *host, size_t n)
 {
     return (n >= 4 && strncmp(host, "127.", 4) == 0) || (n == 5 && !strncmp(host, "[::1]", 5)) ||
@@ -315,8 +318,10 @@ static void check_listen(struct cfg__ck *ck, const struct cfg_node *v, struct cf
     long port = strtol(colon ? colon + 1 : s, &end, 10);
     bool ok = end && !*end && port >= 1 && port <= 65535 && (colon ? colon[1] : s[0]) != '\0';
     if (!ok || (colon && strchr(s, ':') != colon && s[0] != '[')) {
-        error_at(ck, v, "\"listen\" must be an address such as 127.0.0.1:9615 or [::1]:9615, "
-                 "not \"%s\"", s);
+        error_at(ck, v,
+                 "\"listen\" must be an address such as 127.0.0.1:9615 or [::1]:9615, "
+                 "not \"%s\"",
+                 s);
         return;
     }
     /* A bare port means the loopback address. */
@@ -329,7 +334,8 @@ static void check_listen(struct cfg__ck *ck, const struct cfg_node *v, struct cf
     if (!api->listen_is_loopback)
         cfg__diag_add(ck->diag, CFG_WARNING, v->line, v->col,
                       "the API listens on \"%s\", reachable from other machines; only the "
-                      "token protects it (use 127.0.0.1 unless you mean it)", s);
+                      "token protects it (use 127.0.0.1 unless you mean it)",
+                      s);
 }
 
 static void check_api(struct cfg__ck *ck, const struct cfg_node *map, struct cfg_api *api)
@@ -349,7 +355,8 @@ static void check_api(struct cfg__ck *ck, const struct cfg_node *map, struct cfg
         check_listen(ck, v, api);
 }
 
-/* ---- apps: --------------------------------------------------------------------------------------- */
+/* ---- apps:
+ * --------------------------------------------------------------------------------------- */
 static void check_unique(struct cfg__ck *ck, const struct cfg_node *apps)
 {
     struct cfg *c = ck->cfg;
@@ -360,7 +367,8 @@ static void check_unique(struct cfg__ck *ck, const struct cfg_node *apps)
             const struct cfg_node *name = cfg__node_get(apps->vals[i], "name");
             error_at(ck, name ? name : apps->vals[i],
                      "app name \"%s\" is already used by the app at line %d; names must be "
-                     "unique", c->apps[i]->name, c->apps[j]->line);
+                     "unique",
+                     c->apps[i]->name, c->apps[j]->line);
             break;
         }
     }
@@ -378,7 +386,8 @@ static void check_ports(struct cfg__ck *ck)
                 continue;
             cfg__diag_add(ck->diag, CFG_ERROR, a->line, a->col,
                           "app \"%s\" uses ports %d-%d, which overlap ports %d-%d of app \"%s\" "
-                          "(line %d)", a->name, a->port, a->port + a->instances - 1, b->port,
+                          "(line %d)",
+                          a->name, a->port, a->port + a->instances - 1, b->port,
                           b->port + b->instances - 1, b->name, b->line);
             break;
         }
@@ -418,8 +427,8 @@ static void check_profile_used(struct cfg__ck *ck)
         if (ck->cfg->apps[i]->profile_env)
             return;
     cfg__diag_add(ck->diag, CFG_WARNING, 0, 0,
-                  "profile \"%s\" was chosen but no app has \"env_%s:\"; only \"env:\" applies",
-                  p, p);
+                  "profile \"%s\" was chosen but no app has \"env_%s:\"; only \"env:\" applies", p,
+                  p);
 }
 
 /* Top-level keys starting with "x-" are ignored, as docker compose does: a place for anchors

@@ -72,8 +72,7 @@ static void f_cmd(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *
         error_at(ck, v, "\"cmd\" is empty; write the command, e.g. cmd: node server.js");
 }
 
-static char **str_list(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
-                       bool one_ok)
+static char **str_list(struct cfg__ck *ck, const char *key, const struct cfg_node *v, bool one_ok)
 {
     if (v->kind == CFG_NODE_SCALAR && one_ok && cfg__want_scalar(ck, key, v, "a list")) {
         char **l = xcalloc(2, sizeof *l);
@@ -96,8 +95,10 @@ static char **str_list(struct cfg__ck *ck, const char *key, const struct cfg_nod
 static void f_argv(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v)
 {
     if (v->kind == CFG_NODE_SCALAR && !v->is_null && !v->is_bad) {
-        error_at(ck, v, "\"argv\" must be a list such as [node, server.js], not \"%s\"; for "
-                 "one string run by the shell use \"cmd\"", v->str);
+        error_at(ck, v,
+                 "\"argv\" must be a list such as [node, server.js], not \"%s\"; for "
+                 "one string run by the shell use \"cmd\"",
+                 v->str);
         return;
     }
     a->argv = str_list(ck, "argv", v, false);
@@ -111,8 +112,10 @@ static void f_cwd(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *
     if (!cfg__get_path(ck, "cwd", v, &a->cwd))
         return;
     if (stat(a->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
-        warn_at(ck, v, "cwd \"%s\" is not a folder on this machine (yet); %s cannot start "
-                "until it is", a->cwd, ck->what);
+        warn_at(ck, v,
+                "cwd \"%s\" is not a folder on this machine (yet); %s cannot start "
+                "until it is",
+                a->cwd, ck->what);
 }
 
 static void f_instances(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v)
@@ -127,8 +130,10 @@ static void f_instances(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_
     char *end;
     long n = strtol(v->str, &end, 10);
     if (*end || end == v->str || n < 1 || n > 1024) {
-        error_at(ck, v, "\"instances\" must be a whole number from 1 to 1024 or \"max\" (one "
-                 "per CPU), not \"%s\"", v->str);
+        error_at(ck, v,
+                 "\"instances\" must be a whole number from 1 to 1024 or \"max\" (one "
+                 "per CPU), not \"%s\"",
+                 v->str);
         return;
     }
     a->instances = (int)n;
@@ -148,8 +153,7 @@ static void f_user(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node 
         error_at(ck, v, "\"user\" must be a user name or user:group, not \"%s\"", v->str);
     else if (!getpwnam(a->user) && strspn(a->user, "0123456789") != strlen(a->user))
         error_at(ck, v, "user \"%s\" does not exist on this machine", a->user);
-    else if (a->group && !getgrnam(a->group) &&
-             strspn(a->group, "0123456789") != strlen(a->group))
+    else if (a->group && !getgrnam(a->group) && strspn(a->group, "0123456789") != strlen(a->group))
         error_at(ck, v, "group \"%s\" does not exist on this machine", a->group);
     free(s);
 }
@@ -184,8 +188,8 @@ static void f_errored_retry(struct cfg__ck *ck, struct cfg_app *a, const struct 
 
 static void f_kill_signal(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v)
 {
-    static const char *const common[] = {"SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGKILL",
-                                         "SIGUSR1", "SIGUSR2", NULL};
+    static const char *const common[] = {"SIGTERM", "SIGINT",  "SIGQUIT", "SIGHUP",
+                                         "SIGKILL", "SIGUSR1", "SIGUSR2", NULL};
     char sug[80];
     if (!cfg__want_scalar(ck, "kill_signal", v, "a signal such as SIGTERM"))
         return;
@@ -230,7 +234,8 @@ static void f_watch_ignore(struct cfg__ck *ck, struct cfg_app *a, const struct c
     a->watch_ignore = str_list(ck, "watch_ignore", v, true);
 }
 
-/* ---- env ------------------------------------------------------------------------------------------ */
+/* ---- env
+ * ------------------------------------------------------------------------------------------ */
 static void env_map(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
                     struct cfg_kv **out, size_t *n, int port)
 {
@@ -246,8 +251,10 @@ static void env_map(struct cfg__ck *ck, const char *key, const struct cfg_node *
     for (size_t i = 0; i < v->n; i++) {
         const struct cfg_node *k = v->keys[i], *x = v->vals[i];
         if (!cfg__env_name_ok(k->str)) {
-            error_at(ck, k, "\"%s\" is not a valid environment variable name (letters, digits "
-                     "and _, not starting with a digit)", k->str);
+            error_at(ck, k,
+                     "\"%s\" is not a valid environment variable name (letters, digits "
+                     "and _, not starting with a digit)",
+                     k->str);
             continue;
         }
         if (x->kind != CFG_NODE_SCALAR) {
@@ -255,7 +262,8 @@ static void env_map(struct cfg__ck *ck, const char *key, const struct cfg_node *
             continue;
         }
         if (ck->file_mode & 077 && str_is_secret_name(k->str))
-            warn_at(ck, k, "\"%s\" looks like a secret and %s is readable by other users "
+            warn_at(ck, k,
+                    "\"%s\" looks like a secret and %s is readable by other users "
                     "(mode %04o); run chmod 600 on it or move the value to an env_file",
                     k->str, ck->file_name, ck->file_mode);
         if (port && strcmp(k->str, "PORT") == 0)
@@ -286,8 +294,10 @@ static void f_env_file(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_n
         return;
     }
     if (st.st_mode & 077)
-        warn_at(ck, v, "env_file \"%s\" is readable by other users (mode %04o); run chmod 600 "
-                "on it", a->env_file, (unsigned)st.st_mode & 07777);
+        warn_at(ck, v,
+                "env_file \"%s\" is readable by other users (mode %04o); run chmod 600 "
+                "on it",
+                a->env_file, (unsigned)st.st_mode & 07777);
     struct cfg_diag *d = xmalloc(sizeof *d);
     if (cfg__envfile_parse_env(a->env_file, text.ptr, text.len, ck->environ, &kv, &n, d) < 0)
         for (int i = 0; i < d->nmsgs; i++)
@@ -320,7 +330,8 @@ static void f_profile(struct cfg__ck *ck, struct cfg_app *a, const char *key,
     cfg_kv_free(kv, n);
 }
 
-/* ---- ready ----------------------------------------------------------------------------------------- */
+/* ---- ready
+ * ----------------------------------------------------------------------------------------- */
 static bool ready_word(struct cfg_app *a, const char *s)
 {
     if (strcmp(s, "started") == 0)
@@ -345,10 +356,11 @@ static void ready_map(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_no
     const struct cfg_node *x;
     snprintf(ctx, sizeof ctx, "\"ready\" of %s", ck->what);
     cfg__check_keys(ck, v, keys, NULL, ctx);
-    int kinds = !!cfg__node_get(v, "port") + !!cfg__node_get(v, "http") +
-                !!cfg__node_get(v, "notify");
+    int kinds =
+        !!cfg__node_get(v, "port") + !!cfg__node_get(v, "http") + !!cfg__node_get(v, "notify");
     if (kinds != 1)
-        error_at(ck, v, "\"ready\" needs exactly one of \"port\", \"http\" or \"notify\", e.g. "
+        error_at(ck, v,
+                 "\"ready\" needs exactly one of \"port\", \"http\" or \"notify\", e.g. "
                  "{http: \"http://127.0.0.1:${PORT}/health\", timeout: 30s}");
     if ((x = cfg__node_get(v, "port"))) {
         a->ready = CFG_READY_PORT; /* port: true = the instance's own PORT */
@@ -358,8 +370,10 @@ static void ready_map(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_no
     if ((x = cfg__node_get(v, "http")) && cfg__get_str(ck, "http", x, &a->ready_url)) {
         a->ready = CFG_READY_HTTP;
         if (!str_starts(x->str, "http://") && !str_starts(x->str, "https://"))
-            error_at(ck, x, "\"http\" must be a URL starting with http:// or https://, not "
-                     "\"%s\"", x->str);
+            error_at(ck, x,
+                     "\"http\" must be a URL starting with http:// or https://, not "
+                     "\"%s\"",
+                     x->str);
     }
     bool notify = false;
     if ((x = cfg__node_get(v, "notify")) && cfg__get_bool(ck, "notify", x, &notify))
@@ -377,8 +391,10 @@ static void f_ready(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node
     if (!cfg__want_scalar(ck, "ready", v, "started, notify, port or a map"))
         return;
     if (!ready_word(a, v->str))
-        error_at(ck, v, "\"ready\" must be started, notify, port, an http:// URL, or a map "
-                 "such as {port: 3000, timeout: 10s}, not \"%s\"", v->str);
+        error_at(ck, v,
+                 "\"ready\" must be started, notify, port, an http:// URL, or a map "
+                 "such as {port: 3000, timeout: 10s}, not \"%s\"",
+                 v->str);
 }
 
 static void f_log(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v)
@@ -388,7 +404,8 @@ static void f_log(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *
     cfg__check_log(ck, v, &a->log, ctx);
 }
 
-/* ---- the fields table ----------------------------------------------------------------------------- */
+/* ---- the fields table
+ * ----------------------------------------------------------------------------- */
 enum fkind { F_FN, F_DUR, F_INT, F_BOOL, F_SIZE, F_NAME };
 typedef void field_fn(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v);
 struct field {
@@ -397,8 +414,14 @@ struct field {
     size_t off;
     field_fn *fn;
 };
-#define FN(k, f) {k, F_FN, 0, f}
-#define AT(k, kind, member) {k, kind, offsetof(struct cfg_app, member), NULL}
+#define FN(k, f)                                                                                   \
+    {                                                                                              \
+        k, F_FN, 0, f                                                                              \
+    }
+#define AT(k, kind, member)                                                                        \
+    {                                                                                              \
+        k, kind, offsetof(struct cfg_app, member), NULL                                            \
+    }
 
 static const struct field fields[] = {
     {"name", F_NAME, 0, NULL},
@@ -456,7 +479,8 @@ static void apply_field(struct cfg__ck *ck, struct cfg_app *a, const struct fiel
     }
 }
 
-/* ---- the app ---------------------------------------------------------------------------------------- */
+/* ---- the app
+ * ---------------------------------------------------------------------------------------- */
 static void app_defaults(struct cfg__ck *ck, struct cfg_app *a)
 {
     a->instances = 1;
@@ -488,14 +512,18 @@ static bool app_name(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_nod
     if (!cfg__get_str(ck, "name", v, &a->name))
         return false;
     size_t n = strlen(a->name);
-    if (n == 0 || n > 64 || strspn(a->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                            "0123456789_.-") != n) {
-        error_at(ck, v, "app name \"%s\" must be 1 to 64 letters, digits, \"_\", \".\" or "
-                 "\"-\"", a->name);
+    if (n == 0 || n > 64 ||
+        strspn(a->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789_.-") != n) {
+        error_at(ck, v,
+                 "app name \"%s\" must be 1 to 64 letters, digits, \"_\", \".\" or "
+                 "\"-\"",
+                 a->name);
         return false;
     }
     if (strcmp(a->name, "all") == 0) {
-        error_at(ck, v, "app name \"all\" is reserved (\"tend restart all\" means every app); "
+        error_at(ck, v,
+                 "app name \"all\" is reserved (\"tend restart all\" means every app); "
                  "pick another");
         return false;
     }
@@ -544,7 +572,8 @@ static void cross_checks(struct cfg__ck *ck, struct cfg_app *a, const struct cfg
     v = cfg__node_get(map, "ready");
     if (v && v->kind == CFG_NODE_MAP && cfg__node_get(v, "timeout") &&
         (v = cfg__node_get(map, "ready_timeout")))
-        error_at(ck, v, "the ready timeout is set twice (\"ready_timeout\" and \"ready: "
+        error_at(ck, v,
+                 "the ready timeout is set twice (\"ready_timeout\" and \"ready: "
                  "{timeout}\"); keep one");
 }
 

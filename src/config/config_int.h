@@ -44,8 +44,8 @@ void cfg__node_describe(const struct cfg_node *n, char *dst, size_t size);
 void cfg__diag_init(struct cfg_diag *d, const char *file);
 void cfg__diag_add(struct cfg_diag *d, enum cfg_severity sev, int line, int col, const char *fmt,
                    ...) __attribute__((format(printf, 5, 6)));
-void cfg__diag_vadd(struct cfg_diag *d, enum cfg_severity sev, int line, int col,
-                    const char *fmt, va_list ap);
+void cfg__diag_vadd(struct cfg_diag *d, enum cfg_severity sev, int line, int col, const char *fmt,
+                    va_list ap);
 /* Order messages by position (line 0 first), keeping the order of equal positions. */
 void cfg__diag_sort(struct cfg_diag *d);
 
@@ -59,8 +59,8 @@ enum {
 /* Expand ${VAR}, ${VAR:-default} (unset or empty), ${VAR-default} (unset) and $$ (a literal $)
  * in s[0..len). 0 and *out (caller frees); or -TE_PARSE with *err_off = byte offset of the
  * offending "${" and `why` filled ("\"${DB_HOST}\" is not set; ..."). */
-int cfg__interp(const char *s, size_t len, int flags, cfg__lookup_fn *lookup, void *ctx,
-                char **out, size_t *err_off, char *why, size_t why_size);
+int cfg__interp(const char *s, size_t len, int flags, cfg__lookup_fn *lookup, void *ctx, char **out,
+                size_t *err_off, char *why, size_t why_size);
 /* The per-instance names kept by CFG_INTERP_KEEP_INSTANCE. */
 bool cfg__is_instance_var(const char *name, size_t len);
 /* Look a name up in a NULL-terminated "K=V" array (ctx is the array; NULL = environ). */
@@ -68,14 +68,16 @@ const char *cfg__lookup_environ(void *ctx, const char *name, size_t len);
 /* Interpolate every scalar value (not keys) of the tree from `environ`; errors into diag. */
 void cfg__interp_tree(struct cfg_node *root, const char *const *environ, struct cfg_diag *diag);
 
-/* ---- env files (envfile.c) --------------------------------------------------------------------- */
+/* ---- env files (envfile.c) ---------------------------------------------------------------------
+ */
 /* cfg_envfile_parse with ${VAR} resolved from earlier keys of the file, then `environ`. */
 int cfg__envfile_parse_env(const char *name, const char *text, size_t len,
                            const char *const *environ, struct cfg_kv **out, size_t *n,
                            struct cfg_diag *diag);
 bool cfg__env_name_ok(const char *s);
 
-/* ---- checking (check.c, check_app.c) ------------------------------------------------------------ */
+/* ---- checking (check.c, check_app.c) ------------------------------------------------------------
+ */
 /* Shared state of one check run. */
 struct cfg__ck {
     struct cfg_diag *diag;
@@ -83,10 +85,10 @@ struct cfg__ck {
     const char *const *environ;
     char base_dir[4096];
     char home[4096];
-    char file_name[256];   /* the config's name as typed, for messages about it */
-    unsigned file_mode;    /* 0 when unknown (cfg_load_mem): no "readable by others" warnings */
+    char file_name[256]; /* the config's name as typed, for messages about it */
+    unsigned file_mode;  /* 0 when unknown (cfg_load_mem): no "readable by others" warnings */
     struct cfg *cfg;
-    char what[128];        /* "app \"web\"" or "app #2": who the current keys belong to */
+    char what[128]; /* "app \"web\"" or "app #2": who the current keys belong to */
 };
 int cfg__check(struct cfg__ck *ck, const struct cfg_node *root);
 struct cfg_app *cfg__check_app(struct cfg__ck *ck, const struct cfg_node *map, size_t index);
@@ -100,12 +102,10 @@ bool cfg__want_scalar(struct cfg__ck *ck, const char *key, const struct cfg_node
                       const char *what);
 bool cfg__get_str(struct cfg__ck *ck, const char *key, const struct cfg_node *v, char **out);
 bool cfg__get_bool(struct cfg__ck *ck, const char *key, const struct cfg_node *v, bool *out);
-bool cfg__get_int(struct cfg__ck *ck, const char *key, const struct cfg_node *v, long min,
-                  long max, int *out);
-bool cfg__get_duration(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
-                       uint64_t *ms);
-bool cfg__get_size(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
-                   uint64_t *bytes);
+bool cfg__get_int(struct cfg__ck *ck, const char *key, const struct cfg_node *v, long min, long max,
+                  int *out);
+bool cfg__get_duration(struct cfg__ck *ck, const char *key, const struct cfg_node *v, uint64_t *ms);
+bool cfg__get_size(struct cfg__ck *ck, const char *key, const struct cfg_node *v, uint64_t *bytes);
 bool cfg__get_path(struct cfg__ck *ck, const char *key, const struct cfg_node *v, char **out);
 /* Report keys of `map` that are not in `known` (NULL-terminated), with did-you-mean; also
  * keys written twice. `accept` may admit extra keys (env_<profile>). */
@@ -114,7 +114,8 @@ void cfg__check_keys(struct cfg__ck *ck, const struct cfg_node *map, const char 
 /* Absolute path: `p` as is, ~/ from HOME, or joined to base_dir; "." and ".." folded. */
 char *cfg__abs_path(const struct cfg__ck *ck, const char *p);
 
-/* ---- the snapshot (snapshot.c) -------------------------------------------------------------------- */
+/* ---- the snapshot (snapshot.c)
+ * -------------------------------------------------------------------- */
 void cfg__app_free(struct cfg_app *a);
 void cfg__log_fini(struct cfg_log *l);
 void cfg__log_copy(struct cfg_log *dst, const struct cfg_log *src);

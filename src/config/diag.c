@@ -33,8 +33,8 @@ static bool drop_last_warning(struct cfg_diag *d)
     return false;
 }
 
-void cfg__diag_vadd(struct cfg_diag *d, enum cfg_severity sev, int line, int col,
-                    const char *fmt, va_list ap)
+void cfg__diag_vadd(struct cfg_diag *d, enum cfg_severity sev, int line, int col, const char *fmt,
+                    va_list ap)
 {
     if (sev == CFG_ERROR)
         d->nerrors++;
@@ -91,6 +91,6 @@ void cfg_diag_format(const struct cfg_diag *d, struct buf *out)
             buf_printf(out, "%s: %s%s\n", d->file, sev, m->text);
     }
     if (d->truncated)
-        buf_printf(out, "%s: %d errors in all; only the first %d messages are shown\n",
-                   d->file, d->nerrors, CFG_MAX_MSGS);
+        buf_printf(out, "%s: %d errors in all; only the first %d messages are shown\n", d->file,
+                   d->nerrors, CFG_MAX_MSGS);
 }

@@ -119,8 +119,11 @@ static bool read_quoted(struct envp *p, struct buf *raw)
         if (q == '"' && c == '\\' && p->pos + 1 < p->len) {
             adv(p);
             c = peek(p);
-            const char *rep = c == 'n' ? "\n" : c == 't' ? "\t" : c == 'r' ? "\r"
-                            : c == '$' ? "$$" : NULL;
+            const char *rep = c == 'n'   ? "\n"
+                              : c == 't' ? "\t"
+                              : c == 'r' ? "\r"
+                              : c == '$' ? "$$"
+                                         : NULL;
             if (rep)
                 buf_puts(raw, rep);
             else if (c == '"' || c == '\\')
@@ -184,8 +187,8 @@ static void parse_value(struct envp *p, char *key)
     size_t off = 0;
     if (q == '\'') {
         value = buf_take(&raw);
-    } else if (cfg__interp(raw.ptr ? raw.ptr : "", raw.len, CFG_INTERP_KEEP_INSTANCE,
-                           lookup_file, p, &value, &off, why, sizeof why) < 0) {
+    } else if (cfg__interp(raw.ptr ? raw.ptr : "", raw.len, CFG_INTERP_KEEP_INSTANCE, lookup_file,
+                           p, &value, &off, why, sizeof why) < 0) {
         cfg__diag_add(p->diag, CFG_ERROR, vline, vcol + (int)off + (quoted ? 1 : 0), "%s", why);
         goto fail;
     }
@@ -232,7 +235,8 @@ static void parse_line(struct envp *p)
     if (!cfg__env_name_ok(key)) {
         envp_error(p, kline, kcol,
                    "\"%s\" is not a valid variable name (letters, digits and _, not starting "
-                   "with a digit)", key);
+                   "with a digit)",
+                   key);
         free(key);
         skip_line(p);
         return;
@@ -246,8 +250,7 @@ int cfg__envfile_parse_env(const char *name, const char *text, size_t len,
                            const char *const *environ_, struct cfg_kv **out, size_t *n,
                            struct cfg_diag *diag)
 {
-    struct envp p = {.s = text, .len = len, .line = 1, .col = 1, .environ = environ_,
-                     .diag = diag};
+    struct envp p = {.s = text, .len = len, .line = 1, .col = 1, .environ = environ_, .diag = diag};
     cfg__diag_init(diag, name);
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         p.pos = 3; /* a UTF-8 byte order mark, as Windows editors write */
@@ -274,7 +277,7 @@ int cfg_envfile_parse(const char *name, const char *text, size_t len, struct cfg
 const char *cfg_env_src_name(enum cfg_env_src s)
 {
     static const char *const names[] = {
-        [CFG_ENV_DAEMON] = "daemon", [CFG_ENV_FILE] = "env_file", [CFG_ENV_APP] = "env",
+        [CFG_ENV_DAEMON] = "daemon",   [CFG_ENV_FILE] = "env_file",     [CFG_ENV_APP] = "env",
         [CFG_ENV_PROFILE] = "profile", [CFG_ENV_INSTANCE] = "instance",
     };
     return (unsigned)s < ARRAY_LEN(names) ? names[s] : "unknown";
@@ -332,8 +335,8 @@ static char *expand_instance(const struct instvars *iv, const char *text)
 {
     char *out = NULL, why[8];
     size_t off;
-    if (cfg__interp(text, strlen(text), CFG_INTERP_LENIENT, cfg__lookup_environ,
-                    (void *)iv->vars, &out, &off, why, sizeof why) < 0)
+    if (cfg__interp(text, strlen(text), CFG_INTERP_LENIENT, cfg__lookup_environ, (void *)iv->vars,
+                    &out, &off, why, sizeof why) < 0)
         return str_dup(text); /* lenient mode fails only on a malformed ${, kept as written */
     return out;
 }
@@ -395,8 +398,7 @@ int cfg_app_env(const struct cfg_app *app, int i, const char *const *base, struc
         }
     }
     for (size_t k = 0; k < app->nenv; k++)
-        envset_put(&e, app->env[k].key, strlen(app->env[k].key), app->env[k].value,
-                   CFG_ENV_APP);
+        envset_put(&e, app->env[k].key, strlen(app->env[k].key), app->env[k].value, CFG_ENV_APP);
     for (size_t k = 0; k < app->nprofile_env; k++)
         envset_put(&e, app->profile_env[k].key, strlen(app->profile_env[k].key),
                    app->profile_env[k].value, CFG_ENV_PROFILE);

@@ -68,8 +68,10 @@ static size_t expand_one(const char *s, size_t len, size_t i, int flags, cfg__lo
     bool has_def = false, def_if_empty = false;
     if (nlen == 0 || (p < close && s[p] != ':' && s[p] != '-') ||
         (p < close && s[p] == ':' && (p + 1 >= close || s[p + 1] != '-'))) {
-        snprintf(why, why_size, "\"%.*s\" is not a valid ${NAME}, ${NAME:-default} or "
-                 "${NAME-default}", (int)(close + 1 - start), s + start);
+        snprintf(why, why_size,
+                 "\"%.*s\" is not a valid ${NAME}, ${NAME:-default} or "
+                 "${NAME-default}",
+                 (int)(close + 1 - start), s + start);
         return (size_t)-1;
     }
     size_t def = p;
@@ -90,15 +92,17 @@ static size_t expand_one(const char *s, size_t len, size_t i, int flags, cfg__lo
     } else if (flags & CFG_INTERP_LENIENT) {
         buf_append(out, s + start, close + 1 - start);
     } else {
-        snprintf(why, why_size, "\"${%.*s}\" is not set; set it in the environment or give a "
-                 "default: ${%.*s:-value}", (int)nlen, s + name, (int)nlen, s + name);
+        snprintf(why, why_size,
+                 "\"${%.*s}\" is not set; set it in the environment or give a "
+                 "default: ${%.*s:-value}",
+                 (int)nlen, s + name, (int)nlen, s + name);
         return (size_t)-1;
     }
     return close + 1;
 }
 
-int cfg__interp(const char *s, size_t len, int flags, cfg__lookup_fn *lookup, void *ctx,
-                char **out, size_t *err_off, char *why, size_t why_size)
+int cfg__interp(const char *s, size_t len, int flags, cfg__lookup_fn *lookup, void *ctx, char **out,
+                size_t *err_off, char *why, size_t why_size)
 {
     struct buf b;
     buf_init(&b, 0);

@@ -100,8 +100,7 @@ static void push(struct cfg_node *n, struct cfg_node *k, struct cfg_node *v)
 }
 
 /* Copy the keys of `src` (a map) that `dst` lacks: the merge key's rule. */
-static void merge_into(struct cfg_node *dst, const struct cfg_node *src, struct conv *cv,
-                       int depth)
+static void merge_into(struct cfg_node *dst, const struct cfg_node *src, struct conv *cv, int depth)
 {
     (void)cv;
     (void)depth;
@@ -123,8 +122,7 @@ static void convert_map(struct conv *cv, yaml_node_t *yn, struct cfg_node *n, in
 {
     struct cfg_node *merges[16];
     size_t nmerges = 0;
-    for (yaml_node_pair_t *p = yn->data.mapping.pairs.start; p < yn->data.mapping.pairs.top;
-         p++) {
+    for (yaml_node_pair_t *p = yn->data.mapping.pairs.start; p < yn->data.mapping.pairs.top; p++) {
         struct cfg_node *k = convert(cv, yaml_document_get_node(cv->doc, p->key), depth + 1);
         struct cfg_node *v = convert(cv, yaml_document_get_node(cv->doc, p->value), depth + 1);
         if (k && k->kind != CFG_NODE_SCALAR) {
@@ -179,8 +177,8 @@ static struct cfg_node *convert(struct conv *cv, yaml_node_t *yn, int depth)
         n->is_multiline = yn->end_mark.line != yn->start_mark.line;
     } else if (yn->type == YAML_SEQUENCE_NODE) {
         n->kind = CFG_NODE_SEQ;
-        for (yaml_node_item_t *it = yn->data.sequence.items.start;
-             it < yn->data.sequence.items.top; it++) {
+        for (yaml_node_item_t *it = yn->data.sequence.items.start; it < yn->data.sequence.items.top;
+             it++) {
             struct cfg_node *v = convert(cv, yaml_document_get_node(cv->doc, *it), depth + 1);
             if (v)
                 push(n, NULL, v);
@@ -254,7 +252,8 @@ int cfg__yaml_parse(const char *text, size_t len, struct cfg_node **root, struct
     return rc;
 }
 
-/* ---- loading ------------------------------------------------------------------------------------ */
+/* ---- loading ------------------------------------------------------------------------------------
+ */
 static void abs_from_cwd(const char *p, char *dst, size_t size)
 {
     char cwd[PATH_MAX];
@@ -291,8 +290,7 @@ static int load_text(struct cfg__ck *ck, const char *text, size_t len, const cha
         char what[80];
         cfg__node_describe(root, what, sizeof what);
         cfg__diag_add(diag, CFG_ERROR, root->line, root->col,
-                      "the top level must be a map of sections such as \"apps:\", not %s",
-                      what);
+                      "the top level must be a map of sections such as \"apps:\", not %s", what);
     } else if (rc == 0) {
         cfg__interp_tree(root, ck->environ, diag);
         ck->cfg = xcalloc(1, sizeof *ck->cfg);
@@ -332,8 +330,7 @@ int cfg_load_mem(const char *name, const char *text, size_t len, const struct cf
     *out = NULL;
     cfg__diag_init(diag, name);
     ck_init(ck, opts, &none, diag, name);
-    abs_from_cwd(ck->opts->base_dir ? ck->opts->base_dir : ".", ck->base_dir,
-                 sizeof ck->base_dir);
+    abs_from_cwd(ck->opts->base_dir ? ck->opts->base_dir : ".", ck->base_dir, sizeof ck->base_dir);
     abs_from_cwd(name, abs, sizeof abs);
     int rc = load_text(ck, text, len, abs, out);
     free(ck);
@@ -370,7 +367,7 @@ int cfg_load(const char *path, const struct cfg_load_opts *opts, struct cfg **ou
     }
     if (stat(path, &st) == 0)
         ck->file_mode = (unsigned)st.st_mode & 07777;
-    if (cfg_is_pm2_file(path, text.ptr)) {
+    if (cfg_is_pm2_file(path, text.ptr ? text.ptr : "")) {
         rc = cfg_pm2_to_yaml(path, &yaml, diag);
         if (!diag->file[0])
             str_copy(diag->file, path, sizeof diag->file);

@@ -21,7 +21,8 @@
 #include "core/str.h"
 #include "core/util.h"
 
-/* ---- lifetime --------------------------------------------------------------------------------- */
+/* ---- lifetime ---------------------------------------------------------------------------------
+ */
 char **cfg__strv_dup(char *const *v)
 {
     size_t n = 0;
@@ -127,7 +128,8 @@ bool cfg_app_changed(const struct cfg_app *a, const struct cfg_app *b)
     return !str_eq(a->fingerprint, b->fingerprint);
 }
 
-/* ---- fingerprint ------------------------------------------------------------------------------- */
+/* ---- fingerprint -------------------------------------------------------------------------------
+ */
 struct fnv {
     uint64_t h;
 };
@@ -211,11 +213,12 @@ void cfg__app_fingerprint(struct cfg_app *a)
     a->fingerprint = str_dup(hex);
 }
 
-/* ---- printing as YAML ------------------------------------------------------------------------------ */
+/* ---- printing as YAML
+ * ------------------------------------------------------------------------------ */
 static bool needs_quotes(const char *s)
 {
-    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null", "~",
-                                        NULL};
+    static const char *const words[] = {"true", "false", "yes", "no", "on",
+                                        "off",  "null",  "~",   NULL};
     if (!*s || strchr("-?:,[]{}#&*!|>'\"%@` \t", s[0]) || strstr(s, ": ") || strstr(s, " #") ||
         s[strlen(s) - 1] == ' ' || s[strlen(s) - 1] == ':')
         return true;
@@ -276,8 +279,8 @@ static void put_duration(struct buf *b, int indent, const char *key, uint64_t ms
     size_t pos = 0;
     for (size_t i = 0; i < ARRAY_LEN(units) && ms; i++) {
         if (ms >= units[i].ms) {
-            pos += (size_t)snprintf(s + pos, sizeof s - pos, "%" PRIu64 "%s",
-                                    ms / units[i].ms, units[i].unit);
+            pos += (size_t)snprintf(s + pos, sizeof s - pos, "%" PRIu64 "%s", ms / units[i].ms,
+                                    units[i].unit);
             ms %= units[i].ms;
         }
     }

@@ -134,7 +134,6 @@ struct sup_instance {
     pid_t *tree;                /* processes of the instance seen last (to kill leftovers) */
     unsigned long long *tree_start;
     size_t ntree;
-    bool memory_restart;        /* a max_memory restart is in progress */
     bool removing;              /* freed by sup__gc once stopped */
     int closing;                /* handles still closing */
 };
@@ -205,7 +204,7 @@ struct sup_app {
     int ninst;
     bool deleting;              /* removed from the running set once every instance stopped */
     uv_timer_t cron_timer;
-    bool cron_active;
+    int64_t cron_next_ms;       /* wall time of the next cron_restart, 0 = none */
     struct sup_watch *watch;
     struct sup_reload *reload;  /* rolling reload in progress */
     int closing;

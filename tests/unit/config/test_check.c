@@ -21,8 +21,8 @@
 
 #define DATA "tests/data/config"
 
-static const char *const test_env[] = {"HOME=/home/deploy", "DB_HOST=db.internal",
-                                       "DB_USER=app", NULL};
+static const char *const test_env[] = {"HOME=/home/deploy", "DB_HOST=db.internal", "DB_USER=app",
+                                       NULL};
 static const struct cfg_load_opts opts = {.home = "/var/lib/tend", .environ = test_env};
 
 static int names_cmp(const void *a, const void *b)

@@ -38,8 +38,8 @@ static void write_text(const char *name, const char *text, mode_t mode)
 
 static struct cfg *load(const char *text, const char *profile, struct cfg_diag *d)
 {
-    struct cfg_load_opts o = {.profile = profile, .home = "/var/lib/tend", .environ = test_env,
-                              .base_dir = tmpdir};
+    struct cfg_load_opts o = {
+        .profile = profile, .home = "/var/lib/tend", .environ = test_env, .base_dir = tmpdir};
     struct cfg *c = NULL;
     int rc = cfg_load_mem("tend.yaml", text, strlen(text), &o, &c, d);
     if (rc < 0) {
@@ -228,7 +228,8 @@ TEST(watch_true_and_app_log_paths)
     struct cfg_diag d;
     struct cfg *c = load("logs:\n  out_file: /var/log/${TEND_APP}/out.log\n"
                          "apps:\n  - name: dev\n    cmd: npm run dev\n    watch: true\n"
-                         "    instances: max\n", NULL, &d);
+                         "    instances: max\n",
+                         NULL, &d);
     if (!c)
         return;
     const struct cfg_app *a = c->apps[0];
@@ -248,7 +249,8 @@ TEST(warnings_for_readable_secrets)
     write_text("shared.env", "A=1\n", 0644);
     write_text("tend.yaml",
                "api: {listen: 0.0.0.0:9615}\napps:\n  - name: api\n    cmd: x\n"
-               "    env_file: shared.env\n    env:\n      DB_PASSWORD: hunter2\n", 0644);
+               "    env_file: shared.env\n    env:\n      DB_PASSWORD: hunter2\n",
+               0644);
     snprintf(path, sizeof path, "%s/tend.yaml", tmpdir);
     CHECK_INT(cfg_load(path, &o, &c, &d), 0);
     CHECK_INT(d.nerrors, 0);
@@ -280,16 +282,22 @@ TEST(app_env_sources)
     write_text("app.env", "FROM_FILE=1\nNODE_ENV=file\nLINK=\"http://h:${PORT}/x\"\n", 0600);
     struct cfg *c = load("apps:\n  - name: api\n    cmd: x\n    port: 3000\n    instances: 4\n"
                          "    env_file: app.env\n    env: {FROM_FILE: 2, A: a}\n"
-                         "    env_production: {A: prod}\n", "production", &d);
+                         "    env_production: {A: prod}\n",
+                         "production", &d);
     if (!c)
         return;
     CHECK_INT(cfg_app_env(c->apps[0], 2, base, &v, &n, &e), 0);
     const char *want[][3] = {
-        {"PATH", "/usr/bin", "daemon"},      {"NODE_ENV", "file", "env_file"},
-        {"LANG", "C", "daemon"},             {"FROM_FILE", "2", "env"},
-        {"LINK", "http://h:3002/x", "env_file"}, {"A", "prod", "profile"},
-        {"PORT", "3002", "instance"},        {"NODE_APP_INSTANCE", "2", "instance"},
-        {"TEND_INSTANCE", "2", "instance"},  {"TEND_APP", "api", "instance"},
+        {"PATH", "/usr/bin", "daemon"},
+        {"NODE_ENV", "file", "env_file"},
+        {"LANG", "C", "daemon"},
+        {"FROM_FILE", "2", "env"},
+        {"LINK", "http://h:3002/x", "env_file"},
+        {"A", "prod", "profile"},
+        {"PORT", "3002", "instance"},
+        {"NODE_APP_INSTANCE", "2", "instance"},
+        {"TEND_INSTANCE", "2", "instance"},
+        {"TEND_APP", "api", "instance"},
     };
     CHECK_INT(n, 10);
     for (size_t i = 0; i < n && i < 10; i++) {
@@ -373,8 +381,8 @@ TEST(masked_yaml)
     struct cfg_diag d;
     struct buf y;
     buf_init(&y, 0);
-    struct cfg *c = load("apps:\n  - name: a\n    cmd: x\n    env: {API_TOKEN: supersecret}\n",
-                         NULL, &d);
+    struct cfg *c =
+        load("apps:\n  - name: a\n    cmd: x\n    env: {API_TOKEN: supersecret}\n", NULL, &d);
     if (!c)
         return;
     cfg_app_to_yaml_masked(c->apps[0], &y);
@@ -392,9 +400,10 @@ TEST(fingerprint_moves_with_restart_fields)
     const char *base = "apps:\n  - name: a\n    cmd: x\n";
     const char *same[] = {"    max_memory: 1G\n", "    restart: never\n",
                           "    cron_restart: \"@daily\"\n"};
-    const char *changed[] = {"    cwd: /tmp\n", "    env: {A: 1}\n", "    kill_timeout: 9s\n",
-                             "    port: 4000\n", "    instances: 2\n", "    log: {keep: 3}\n",
-                             "    ready: notify\n", "    env_production: {A: 1}\n"};
+    const char *changed[] = {"    cwd: /tmp\n",        "    env: {A: 1}\n",
+                             "    kill_timeout: 9s\n", "    port: 4000\n",
+                             "    instances: 2\n",     "    log: {keep: 3}\n",
+                             "    ready: notify\n",    "    env_production: {A: 1}\n"};
     char text[300];
     struct cfg *c0 = load(base, "production", &d);
     if (!c0)
@@ -418,8 +427,8 @@ TEST(fingerprint_moves_with_restart_fields)
 TEST(profile_unused_warns)
 {
     struct cfg_diag d;
-    struct cfg *c = load("apps:\n  - name: a\n    cmd: x\n    env_production: {A: 1}\n",
-                         "staging", &d);
+    struct cfg *c =
+        load("apps:\n  - name: a\n    cmd: x\n    env_production: {A: 1}\n", "staging", &d);
     CHECK(c != NULL);
     CHECK_INT(d.nwarnings, 1);
     CHECK(strstr(d.msgs[0].text, "profile \"staging\" was chosen but no app has") != NULL);

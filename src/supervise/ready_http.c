@@ -1,0 +1,192 @@
+/* supervise/ready_http.c: `ready: http`, a GET through libcurl's multi interface on our loop.
+ *
+ * The standard libuv integration (curl's docs/examples/multi-uv.c): curl tells us which
+ * sockets to watch (CURLMOPT_SOCKETFUNCTION -> one uv_poll_t each) and when to call it back
+ * (CURLMOPT_TIMERFUNCTION -> one uv_timer_t); we drive it with curl_multi_socket_action().
+ * Never curl_easy_perform(), which would block the loop. One multi handle serves every
+ * instance; a readiness check owns at most one easy handle at a time, and keeps its
+ * struct sup_ready alive (closing count) until that handle is removed. */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/tlog.h"
+#include "core/util.h"
+#include "supervise/supervise_int.h"
+
+/* Owned by struct sup (s->http). */
+struct sup_http {
+    struct sup *s;
+    CURLM *multi;
+    uv_timer_t timer;
+    bool closing;
+};
+
+/* One per socket curl asked us to watch; freed in its close callback. */
+struct sock_ctx {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct sup_http *h;
+};
+
+static void finish(struct sup_ready *r, CURLM *multi)
+{
+    CURL *e = r->easy;
+    r->easy = NULL;
+    curl_multi_remove_handle(multi, e);
+    curl_easy_cleanup(e);
+    if (--r->closing == 0)
+        free(r);
+}
+
+static void check_done(struct sup_http *h)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(h->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct sup_ready *r = NULL;
+        long code = 0;
+        CURLcode res = m->data.result;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        struct sup_instance *in = r->in;
+        finish(r, h->multi);
+        if (in && res == CURLE_OK && code >= 200 && code < 400)
+            sup__inst_ready(in, true, NULL);
+    }
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    struct sock_ctx *c = p->data;
+    int flags = status < 0 ? CURL_CSELECT_ERR : 0, running;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    struct sup_http *h = c->h;
+    curl_multi_socket_action(h->multi, c->fd, flags, &running);
+    check_done(h);
+}
+
+static void sock_closed(uv_handle_t *hd)
+{
+    free(hd->data);
+}
+
+static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct sup_http *h = userp;
+    struct sock_ctx *c = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (c) {
+            uv_poll_stop(&c->poll);
+            uv_close((uv_handle_t *)&c->poll, sock_closed);
+            curl_multi_assign(h->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!c) {
+        c = xcalloc(1, sizeof *c);
+        c->fd = fd;
+        c->h = h;
+        uv_poll_init_socket(h->s->loop, &c->poll, fd);
+        c->poll.data = c;
+        curl_multi_assign(h->multi, fd, c);
+    }
+    int ev = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
+    uv_poll_start(&c->poll, ev, on_poll);
+    return 0;
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct sup_http *h = t->data;
+    int running;
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(h);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct sup_http *h = userp;
+    if (timeout_ms < 0)
+        uv_timer_stop(&h->timer);
+    else
+        uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+static struct sup_http *http_get(struct sup *s)
+{
+    if (s->http)
+        return s->http;
+    struct sup_http *h = xcalloc(1, sizeof *h);
+    h->s = s;
+    h->multi = curl_multi_init();
+    if (!h->multi) {
+        free(h);
+        return NULL;
+    }
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    uv_timer_init(s->loop, &h->timer);
+    h->timer.data = h;
+    s->http = h;
+    return h;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+    return size * n;
+}
+
+int sup__http_start(struct sup_ready *r)
+{
+    struct sup_http *h = http_get(r->in->app->s);
+    CURL *e = h ? curl_easy_init() : NULL;
+    if (!e)
+        return -1;
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "tend-ready");
+    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        return -1;
+    }
+    r->easy = e;
+    r->closing++;
+    return 0;
+}
+
+void sup__http_cancel_ready(struct sup_ready *r)
+{
+    if (r->easy && r->in && r->in->app->s->http)
+        finish(r, r->in->app->s->http->multi);
+}
+
+static void http_closed(uv_handle_t *hd)
+{
+    struct sup_http *h = hd->data;
+    struct sup *s = h->s;
+    curl_multi_cleanup(h->multi);
+    free(h);
+    sup__close_done(s);
+}
+
+void sup__http_close(struct sup *s)
+{
+    struct sup_http *h = s->http;
+    if (!h)
+        return;
+    s->http = NULL;
+    sup__close_handle((uv_handle_t *)&h->timer, &s->closing, http_closed);
+}
