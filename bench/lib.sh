@@ -40,6 +40,7 @@ wait_until() {
 proc_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
 rss_kib() { proc_kib "$1" VmRSS; }
 hwm_kib() { proc_kib "$1" VmHWM; }
+pss_kib() { awk '$1 == "Pss:" {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 # utime + stime of PID (all its threads), in clock ticks. The comm field may hold spaces,
 # so fields are counted after its closing parenthesis.
 cpu_ticks() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0; s=${s##*) }; set -- $s; echo $((${12} + ${13})); }
@@ -94,6 +95,19 @@ err_log_of() { echo "${1%.log}.err.log"; }
 # ---- manager dispatch -----------------------------------------------------------------------
 # Each of managers/{tend,pm2,supervisord}.sh defines m_<name>_<op> for these ops:
 #   available version init(DIR) config(SPEC MODE -> prints path; MODE autostart|noautostart)
-#   daemon_start  up(CONFIG)  start_all(CONFIG)  status_cmd  json_status_cmd  online_count
+#   daemon_start  up(CONFIG)  start_all(CONFIG)  stop_all(CONFIG)  status_cmd  json_status_cmd
+#   online_count
 #   daemon_pid  helper_pids  stop
 mgr() { local op=$1; shift; "m_${M}_$op" "$@"; }
+
+# busy_pct SECONDS: how busy the whole machine is (all cores, every process), in %, over a
+# sample of SECONDS from /proc/stat. Other work on the machine (a build, a test suite) skews
+# every figure, so run.sh records this before each one and the report shows it.
+busy_pct() {
+  local a b
+  a=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
+  sleep "$1"
+  b=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); bu = y[1] - x[1]; id = y[2] - x[2];
+    printf "%.0f", (bu + id) ? 100 * bu / (bu + id) : 0}'
+}

@@ -67,7 +67,7 @@ fig_logs() {
   fi
   mgr stop
   local check
-  check=$("$BUILD/logcheck" "$out" "$LOG_LINES")
+  check=$("$BUILD/logcheck" "$out" "$LOG_LINES" "$RESULTS/$M-$key-torn-samples.txt")
   echo "$check" >"$RESULTS/$M-$key-check.txt"
   local w
   for w in $check; do record "$M" "${key}_${w%%=*}" "${w#*=}"; done

@@ -17,13 +17,18 @@ fig_mem4() {
   mgr stop
 }
 
-# measure_mem KEY: daemon RSS, helper (keeper) RSS summed, helper count.
+# measure_mem KEY: daemon RSS, helper (keeper) RSS summed, helper count; and the same as PSS
+# (shared pages divided among the processes sharing them), since the daemon and its keeper
+# share the tend binary's and the libraries' pages, which their RSS counts twice.
 measure_mem() {
-  local pid helpers
+  local pid helpers h p=0
   pid=$(mgr daemon_pid); helpers=$(mgr helper_pids)
   record "$M" "$1_daemon_kib" "$(rss_kib "$pid")"
+  record "$M" "$1_daemon_pss_kib" "$(pss_kib "$pid")"
   if [ -n "$helpers" ]; then
     record "$M" "$1_helper_kib" "$(sum_kib $helpers)"
+    for h in $helpers; do p=$((p + $(pss_kib "$h"))); done
+    record "$M" "$1_helper_pss_kib" "$p"
     record "$M" "$1_helper_count" "$(echo $helpers | wc -w)"
   fi
 }

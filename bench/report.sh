@@ -78,8 +78,9 @@ table() {
   echo "| figure | PM2 | supervisord | tend | target (tend) |"
   echo "|---|---|---|---|---|"
   row "daemon memory (RSS), 4 apps" "< 5 MiB" cell_mem mem4 mem4
-  row "daemon memory (RSS), 100 apps" "< 12 MiB" cell_mem mem100 fleet
-  row "daemon peak memory (VmHWM) while an app floods 200 MiB to stdout" "< 8 MiB" cell_hwm
+  row "daemon memory (RSS), 100 apps" "< 12 MiB" cell_mem mem100 cold
+  row "the same after the 100 apps' idle minute and 23 status calls" "< 12 MiB" cell_mem mem100_after_idle fleet
+  row "daemon peak memory (VmHWM) while an app floods $(awk -v n="$(v run log_lines)" 'BEGIN {printf "%.0f", n * 100 / 1048576}') MiB to stdout" "< 8 MiB" cell_hwm
   row "\`status\` wall time, 100 apps (median)" "< 10 ms" cell_ms status_ms fleet
   row "status as JSON, 100 apps (\`pm2 jlist\`, \`tend status --json\`)" "—" cell_ms status_json_ms fleet
   row "crash to restarted, no restart delay (median)" "< 5 ms" cell_crash
@@ -94,6 +95,12 @@ table
 [ -n "$doc" ] || exit 0
 
 m() { v machine "$1"; }
+# busy_summary: the per-figure samples of how busy the machine was before each figure started.
+busy_summary() {
+  awk -F'\t' '$2 ~ /^busy_before_.*_pct$/ && $1 != "run" {n++; s += $3; if ($3 > mx) mx = $3; if ($3 > 15) hot = hot sprintf("%s%s %s %s %%", (hot ? ", " : ""), $1, substr($2, 13, length($2) - 16), $3)}
+    END {if (!n) {print "not sampled"; exit} printf "mean %.0f %%, max %d %%", s / n, mx; if (hot) printf " (over 15 %%: %s)", hot}' "$tsv"
+}
+flood_mib=$(awk -v n="$(v run log_lines)" 'BEGIN {printf "%.0f", n * 100 / 1048576}')
 tend_ver=$(v tend version); [ -n "$tend_ver" ] || tend_ver="pending: $(v tend pending)"
 {
 cat <<DOC
@@ -104,6 +111,10 @@ supervising the same tiny C programs (no Node, no shell), so the figures compare
 not their apps. The targets are DESIGN.md's "Performance targets". This file is written by
 \`bench/report.sh\` from the run's raw numbers (\`bench/results/<time>/values.tsv\`); do not edit
 it by hand, run the benchmark again.
+
+Run it with \`make bench\` or \`bench/run.sh\` (about 10 minutes; \`bench/setup.sh\` first
+installs supervisor and hyperfine from Debian and PM2 from npm into \`bench/node_modules\`).
+\`bench/run.sh --help\` shows how to run some figures or some managers only.
 
 ## Results
 
@@ -127,6 +138,7 @@ Lower is better except for log capture. "lost" counts numbered lines that never 
 | tend | $tend_ver |
 | tend source | $(m git) |
 | run | $(m date) |
+| other work on the machine | $(v run busy_before_pct) % busy before the run (load average $(v run loadavg_before)); before each figure: $(busy_summary) |
 
 ## How each figure is measured
 
@@ -140,8 +152,8 @@ afterwards (\`tend kill\`, \`pm2 kill\`, \`supervisorctl shutdown\`).
   the tend daemon) 5 s after all apps run; the apps are not counted. tend's keeper (\`tend
   __keeper\`, which holds the read ends of the apps' pipes so apps survive a daemon crash,
   DESIGN invariant 5) is shown beside the daemon and added up.
-- **Peak memory during a flood**: VmHWM of a fresh daemon whose only app writes 200 MiB
-  (2,097,152 lines of 100 bytes) to stdout as fast as it can, read once every byte is in the
+- **Peak memory during a flood**: VmHWM of a fresh daemon whose only app writes $flood_mib MiB
+  ($(v run log_lines) lines of 100 bytes) to stdout as fast as it can, read once every byte is in the
   log file (the same run as the log-capture figure).
 - **\`status\`**: \`tend status\`, \`pm2 status\`, \`supervisorctl status\` with 100 apps, run by
   hyperfine without a shell (\`-N\`), 3 warm-ups, median of $(v run status_runs) runs. Most of PM2's and supervisorctl's time is
@@ -161,22 +173,34 @@ afterwards (\`tend kill\`, \`pm2 kill\`, \`supervisorctl shutdown\`).
   $(v run clk_tck) per second).
 - **Start 100 apps**: from the command (\`tend up\`, \`pm2 start ecosystem.json\`,
   \`supervisorctl start all\`) into a running daemon with no apps, until the command has
-  returned and all 100 app processes exist (counted with pgrep every 10 ms); each manager's
-  status must then say 100 online. "From nothing" is the same with no daemon running
-  (\`tend up\`, \`pm2 start\`, \`supervisord -c\`).
+  returned and all 100 apps run (each app appends the wall-clock time to a file when it
+  starts, so nothing polls \`/proc\` while the clock runs); each manager's status must then
+  say 100 online. Median of $(v run start_runs) runs, the apps removed in between (\`tend delete all\`,
+  \`pm2 delete all\`, \`supervisorctl stop all\`). "From nothing" is one run with no daemon
+  running (\`tend up\`, \`pm2 start\`, \`supervisord -c\`), and its fresh daemon gives the
+  100-app memory figure.
 
 ## Caveats
 
 - One run on a $(m cores)-core machine: the managers, the apps and the measuring tools share
-  the cores, which matters most for the log-capture figure. Repeat runs move numbers by a few
-  percent; the order of magnitude between managers is what the table is for.
+  the cores. The machine's load from other work is sampled before each figure (above); a
+  figure taken while something else ran is worth re-running (\`bench/run.sh --figures crash
+  --managers tend --no-doc\`, then compare). The order of magnitude between managers is what
+  the table is for.
+- Log capture can beat \`> file\` (a ratio above 1): writing into a pipe costs the app less
+  than writing into a file, and the manager's file writes happen on the other core.
 - PM2 runs its default configuration (its daemon, its per-process monitoring); no PM2 module
-  (pm2-logrotate) is installed. PM2's \`time: true\` stamps each chunk it reads, split at
-  newlines, so a line cut across two reads is torn and its tail can be lost (ForkMode.js).
-- supervisord (Python) runs with \`startsecs=0\` so a program is RUNNING as soon as it is
-  spawned, as for the others; with its default of 1 s every start figure would be 1 s longer.
+  (pm2-logrotate) is installed. With \`time: true\` PM2 splits each chunk it reads at newlines
+  and drops the unfinished last piece (lib/God/ForkMode.js, \`prefixLogWithDate\`), so every
+  line cut across two reads loses its head, and its tail is written as a stamped line of its
+  own: the "lost" and "torn" counts are the same lines (samples in
+  \`bench/results/*/pm2-logs1-torn-samples.txt\`).
+- supervisord notices an exited program only at its main loop's next tick (a 1 s poll
+  timeout; Python retries the poll after SIGCHLD), hence its crash-to-restarted time of about
+  a second. It runs with \`startsecs=0\` so a program is RUNNING as soon as it is spawned, as
+  for the others; with its default of 1 s every start figure would be 1 s longer.
 - Raw numbers of this run: \`bench/results/\` (not committed): values.tsv, hyperfine JSON,
-  crash stamps, log checks.
+  crash stamps, start times, log checks.
 DOC
 } >"$doc"
 echo "report: wrote $doc" >&2

@@ -15,13 +15,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 managers=pm2,supervisord,tend
-figures=mem4,fleet,cold,crash,logs
+figures=mem4,cold,fleet,crash,logs
 write_doc=1
 while [ $# -gt 0 ]; do
   case $1 in
     --managers) managers=$2; shift 2 ;;
     --figures) figures=$2; shift 2 ;;
-    --quick) export IDLE_S=10 STATUS_RUNS=5 CRASHES=5 SETTLE_S=2 LOG_LINES=${LOG_LINES:-500000}; shift ;;
+    --quick) export IDLE_S=10 STATUS_RUNS=5 CRASHES=5 SETTLE_S=2 START_RUNS=1 LOG_LINES=${LOG_LINES:-500000}; shift ;;
     --no-doc) write_doc=0; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option \"$1\"" >&2; echo "  hint: bench/run.sh --help" >&2; exit 2 ;;
@@ -65,8 +65,21 @@ record run status_runs "${STATUS_RUNS:=20}"
 record run crashes "${CRASHES:=20}"
 record run crash_run_ms "${CRASH_RUN_MS:=300}"
 record run log_lines "${LOG_LINES:=2097152}"
+record run start_runs "${START_RUNS:=3}"
 record run clk_tck "$CLK_TCK"
-export IDLE_S STATUS_RUNS CRASHES CRASH_RUN_MS LOG_LINES
+export IDLE_S STATUS_RUNS CRASHES CRASH_RUN_MS LOG_LINES START_RUNS
+
+# Others' work on this machine skews every figure: wait (up to QUIET_WAIT_S) for a quiet one.
+busy=$(busy_pct 2)
+if [ "$busy" -gt 15 ]; then
+  say "the machine is $busy % busy with other work; waiting up to ${QUIET_WAIT_S:=120} s for it to calm down"
+  for _ in $(seq $((QUIET_WAIT_S / 5))); do
+    busy=$(busy_pct 5)
+    [ "$busy" -le 15 ] && break
+  done
+fi
+record run busy_before_pct "$busy"
+record run loadavg_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 active=()
 for M in ${managers//,/ }; do
@@ -86,6 +99,7 @@ done
 run_fig() {
   local fig=$1 rc; shift
   for M in "${active[@]}"; do
+    record "$M" "busy_before_${fig}${1:-}_pct" "$(busy_pct 1)"
     say "$fig $* / $M"
     set +e
     ( set -e; trap 'mgr stop' EXIT; "fig_$fig" "$@" )

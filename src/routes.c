@@ -260,8 +260,9 @@ static void h_save(void *ctx, struct api_req *req)
         reply_err(req, rc, &err);
         return;
     }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/dump.json", d->home);
+    char path[PATH_MAX + 16];
+    if (str_fmt(path, sizeof path, "%s/dump.json", d->home) < 0)
+        path[0] = '\0';
     api_reply(req, 200, json_pack("{s:b,s:s}", "saved", 1, "path", path));
 }
 

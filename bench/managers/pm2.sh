@@ -48,3 +48,4 @@ m_pm2_stop() {
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   return 0
 }
+m_pm2_stop_all() { "$PM2_BIN" delete all >/dev/null; }

@@ -78,3 +78,4 @@ m_supervisord_stop() {
   for _ in $(seq 100); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
 }
+m_supervisord_stop_all() { m_supervisord_ctl stop all >/dev/null; }

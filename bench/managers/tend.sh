@@ -3,8 +3,9 @@
 # the read ends of the apps' pipes so apps outlive the daemon: DESIGN invariant 5) is counted
 # as a helper: the memory figures show the daemon alone and daemon + keeper.
 
-m_tend_available() { [ -x "$TEND_BIN" ] && "$TEND_BIN" --version >/dev/null 2>&1; }
-m_tend_version() { "$TEND_BIN" --version 2>&1 | head -1; }
+# A TEND_HOME of our own even here: `tend version` asks a running daemon for its version.
+m_tend_available() { [ -x "$TEND_BIN" ] && TEND_HOME=$WORK/no-daemon "$TEND_BIN" --version >/dev/null 2>&1; }
+m_tend_version() { TEND_HOME=$WORK/no-daemon "$TEND_BIN" --version 2>&1 | head -1; }
 
 m_tend_init() {
   TEND_DIR=$1
@@ -13,7 +14,7 @@ m_tend_init() {
 }
 
 # tend.yaml from a spec. min_uptime 0 and a huge max_restarts: the crash figure's 300 ms runs
-# never make the app errored. max_size 0 and daily false: no rotation during a figure.
+# never make the app errored. max_size 0 and rotate none: no rotation during a figure.
 m_tend_config() {
   local spec=$1 mode=${2:-autostart} out=$TEND_DIR/tend.yaml
   {
@@ -32,7 +33,7 @@ m_tend_config() {
     backoff: false
     min_uptime: 0
     max_restarts: 1000000
-    log: {timestamp: $stamp, out_file: "$log", err_file: "$(err_log_of "$log")", max_size: 0, daily: false, compress: false}
+    log: {timestamp: $stamp, out_file: "$log", err_file: "$(err_log_of "$log")", max_size: 0, rotate: none}
 YAML
     done <"$spec"
   } >"$out"
@@ -42,8 +43,7 @@ YAML
 m_tend_curl() { curl -sf --max-time 10 --unix-socket "$TEND_HOME/tend.sock" "http://tend$1"; }
 # A daemon with no apps, for the "start 100 apps into a running daemon" figure.
 m_tend_daemon_start() {
-  printf 'apps: []\n' >"$TEND_DIR/empty.yaml"
-  "$TEND_BIN" up "$TEND_DIR/empty.yaml" >/dev/null
+  "$TEND_BIN" ping >/dev/null 2>&1
   wait_until 20 m_tend_curl /v1/ping
 }
 m_tend_up() { "$TEND_BIN" up "$1" >/dev/null; }
@@ -81,3 +81,4 @@ m_tend_stop() {
   kill $keepers 2>/dev/null || true
   return 0
 }
+m_tend_stop_all() { "$TEND_BIN" delete all >/dev/null; }

@@ -1,12 +1,13 @@
 /* bench/tools/logcheck.c: counts which of apps/lines' numbered lines a log file holds intact.
  *
- * Usage: logcheck LOGFILE N
+ * Usage: logcheck LOGFILE N [SAMPLES]
  * A line is intact when it ends in exactly the 99 bytes apps/lines wrote for its number
  * ("seq=NNNNNNNNNN " + 84 letters), optionally after a prefix (a timestamp) that holds no
  * "seq=". Every other non-empty line is torn: a line cut in two, two lines run together, or
  * a timestamp put inside a line. Prints key=value: lines, intact (numbers seen intact exactly
  * once), missing (numbers never seen intact), duplicated (seen intact more than once), torn,
- * prefixed (intact lines that carry a prefix, i.e. a timestamp). */
+ * prefixed (intact lines that carry a prefix, i.e. a timestamp). With SAMPLES, the first 20
+ * torn lines (with their line numbers) are written there, to show how they were torn. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,8 @@ static int body_ok(const char *p, size_t len, unsigned long n, unsigned long *se
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: logcheck LOGFILE N\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: logcheck LOGFILE N [SAMPLES]\n");
         return 2;
     }
     unsigned long n = strtoul(argv[2], NULL, 10);
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
         perror("mmap");
         return 1;
     }
+    FILE *samples = argc == 4 ? fopen(argv[3], "w") : NULL;
     unsigned long lines = 0, torn = 0, prefixed = 0;
     const char *p = data, *end = data + size;
     while (p < end) {
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
             if (len > BODY_LEN)
                 prefixed++;
         } else if (len > 0) {
+            if (samples && torn < 20)
+                fprintf(samples, "line %lu: %.*s\n", lines, (int)(len > 300 ? 300 : len), p);
             torn++;
         }
         p = eol + 1;
@@ -85,6 +89,8 @@ int main(int argc, char **argv)
         else
             dup++;
     }
+    if (samples && fclose(samples) != 0)
+        perror(argv[3]);
     printf("lines=%lu intact=%lu missing=%lu duplicated=%lu torn=%lu prefixed=%lu\n", lines, once,
            missing, dup, torn, prefixed);
     return 0;

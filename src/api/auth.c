@@ -41,7 +41,7 @@ static int token_create(const char *path, char token[API_TOKEN_HEX + 1], struct 
     char line[API_TOKEN_HEX + 2];
     memcpy(line, token, API_TOKEN_HEX);
     line[API_TOKEN_HEX] = '\n';
-    int rc = afile_write(path, line, sizeof line, 0600, err);
+    int rc = afile_write(path, line, API_TOKEN_HEX + 1, 0600, err);
     explicit_bzero(raw, sizeof raw);
     explicit_bzero(line, sizeof line);
     if (rc < 0)

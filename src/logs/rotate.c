@@ -165,6 +165,8 @@ static void retention(struct logs_writer *w, const struct pparts *pp)
     size_t n = 0, ngz = 0;
     if (scan_rotated(pp, &v, &n) < 0)
         return;
+    while (w->job_gz && w->job_gz[ngz]) /* an earlier rotation in this job listed some */
+        ngz++;
     size_t drop = n > (size_t)w->keep ? n - (size_t)w->keep : 0;
     for (size_t i = 0; i < drop; i++)
         unlink_entry(w->path, &v[i]);
@@ -174,6 +176,11 @@ static void retention(struct logs_writer *w, const struct pparts *pp)
          * by a crash: never unlink it here (the running gzip would then delete its .gz);
          * queueing it again is harmless (the queue skips the running one). */
         if (!v[i].has_log || logs__rotated_name(w->path, v[i].day, v[i].n, name, sizeof name) < 0)
+            continue;
+        bool listed = false;
+        for (size_t j = 0; j < ngz; j++)
+            listed |= strcmp(w->job_gz[j], name) == 0;
+        if (listed)
             continue;
         w->job_gz = xrealloc(w->job_gz, (ngz + 2) * sizeof *w->job_gz);
         w->job_gz[ngz++] = str_dup(name);

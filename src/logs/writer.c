@@ -96,8 +96,9 @@ bool logs__writer_append(struct logs_writer *w, struct logs_inst *inst, const uv
 {
     bool fits = w->pending.len + len <= w->buffer || w->pending.len == 0;
     if (fits && w->pending.cap < w->pending.len + len + 1) {
-        /* Grow once towards the ceiling rather than doubling through every size. */
-        size_t want = MAX(w->pending.len + len + 1, MIN(w->buffer + 1, (size_t)64 * 1024));
+        /* Double (from 64 KiB) up to the ceiling, so a flood reallocates a handful of times. */
+        size_t need = w->pending.len + len + 1;
+        size_t want = MAX(need, MIN(MAX(w->pending.cap * 2, (size_t)64 * 1024), w->buffer + 1));
         char *p = realloc(w->pending.ptr, want);
         fits = p != NULL;
         if (p)

@@ -53,7 +53,8 @@ int sup__load_saved_cfg(struct sup *s, json_t *c, struct cfg **out, struct err *
         return err_set(err, -TE_PARSE, "a saved configuration lacks its path or source");
     char dir[512];
     str_copy(dir, path, sizeof dir);
-    struct cfg_load_opts o = {.profile = profile, .home = s->home,
+    struct cfg_load_opts o = {.profile = profile,
+                              .home = s->home,
                               .environ = (const char *const *)s->base_env,
                               .base_dir = dirname(dir)};
     struct cfg_diag *diag = xcalloc(1, sizeof *diag);
@@ -107,8 +108,8 @@ static void adopt_instance(struct sup *s, struct sup_app *a, json_t *rec, struct
 {
     int idx = (int)json_integer_value(json_object_get(rec, "index"));
     pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pid"));
-    unsigned long long start = (unsigned long long)json_integer_value(json_object_get(rec,
-                                                                                      "start"));
+    unsigned long long start =
+        (unsigned long long)json_integer_value(json_object_get(rec, "start"));
     const char *state = json_string_value(json_object_get(rec, "state"));
     if (idx < 0 || idx >= a->ninst)
         return;
@@ -117,16 +118,18 @@ static void adopt_instance(struct sup *s, struct sup_app *a, json_t *rec, struct
     if (pid > 0 && sup__pid_matches(pid, start)) {
         sup__inst_adopt(in, pid, start, age_ms(start));
         if (sup__adopt_watch(in) < 0)
-            tlog_warn("supervise", "%s: cannot watch pid %d with a pidfd (Linux >= 5.3); "
-                      "its exit is noticed by sampling", in->label, (int)pid);
+            tlog_warn("supervise",
+                      "%s: cannot watch pid %d with a pidfd (Linux >= 5.3); "
+                      "its exit is noticed by sampling",
+                      in->label, (int)pid);
         give_output(s, in, h);
         return;
     }
     if (!pid && (!state || strcmp(state, "stopped") == 0))
         return;
     if (pid > 0)
-        tlog_warn("supervise", "%s: pid %d recorded in state.json is gone%s", in->label,
-                  (int)pid, in->ca->restart == CFG_RESTART_NEVER ? "" : "; starting it again");
+        tlog_warn("supervise", "%s: pid %d recorded in state.json is gone%s", in->label, (int)pid,
+                  in->ca->restart == CFG_RESTART_NEVER ? "" : "; starting it again");
     if (in->ca->restart != CFG_RESTART_NEVER)
         sup__inst_start(in, false);
 }
@@ -137,8 +140,10 @@ static void adopt_app(struct sup *s, json_t *app, struct cfg **cfgs, size_t ncfg
     const char *name = json_string_value(json_object_get(app, "name"));
     json_int_t ci = json_integer_value(json_object_get(app, "config"));
     if (!name || ci < 0 || (size_t)ci >= ncfgs || !cfgs[ci]) {
-        tlog_error("supervise", "cannot adopt app \"%s\": its configuration is not available; "
-                   "its processes keep running unsupervised", name ? name : "?");
+        tlog_error("supervise",
+                   "cannot adopt app \"%s\": its configuration is not available; "
+                   "its processes keep running unsupervised",
+                   name ? name : "?");
         return;
     }
     const struct cfg_app *ca = cfg_app_find(cfgs[ci], name);
@@ -147,8 +152,7 @@ static void adopt_app(struct sup *s, json_t *app, struct cfg **cfgs, size_t ncfg
     struct sup_app *a = sup__app_add(s, cfgs[ci], ca);
     json_t *rec;
     size_t i;
-    json_array_foreach(json_object_get(app, "instances"), i, rec)
-        adopt_instance(s, a, rec, h);
+    json_array_foreach(json_object_get(app, "instances"), i, rec) adopt_instance(s, a, rec, h);
 }
 
 static void drop_unused(struct sup *s, struct held_set *h)
@@ -193,8 +197,7 @@ int sup__adopt_all(struct sup *s, struct err *err)
         s->cfg = cfg_ref(cfgs[applied]);
     json_t *app;
     size_t i;
-    json_array_foreach(json_object_get(j, "apps"), i, app)
-        adopt_app(s, app, cfgs, ncfgs, &held);
+    json_array_foreach(json_object_get(j, "apps"), i, app) adopt_app(s, app, cfgs, ncfgs, &held);
     drop_unused(s, &held);
     for (size_t k = 0; k < ncfgs; k++)
         cfg_unref(cfgs[k]);

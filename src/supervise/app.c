@@ -83,7 +83,7 @@ void sup__app_free_now(struct sup_app *a)
     a->ninst = 0;
     sup__watch_stop(a);
     sup__cron_stop(a);
-    sup__reload_abort_app(a);
+    sup__reload_detach(a);
     a->cron_timer.data = a;
     uv_close((uv_handle_t *)&a->cron_timer, app_closed);
 }
@@ -153,8 +153,7 @@ int sup__target_parse(const char *target, char *app, size_t appsz, int *index, s
     const char *colon = strchr(target, ':');
     size_t nlen = colon ? (size_t)(colon - target) : strlen(target);
     if (nlen == 0 || nlen >= appsz)
-        return err_set(err, -TE_INVALID, "\"%s\" is not a target: use app, app:N or all",
-                       target);
+        return err_set(err, -TE_INVALID, "\"%s\" is not a target: use app, app:N or all", target);
     memcpy(app, target, nlen);
     app[nlen] = '\0';
     *index = -1;
@@ -162,14 +161,12 @@ int sup__target_parse(const char *target, char *app, size_t appsz, int *index, s
         return 0;
     const char *num = colon + 1;
     if (!*num || strlen(num) > 6)
-        return err_set(err, -TE_INVALID, "\"%s\" is not a target: use app, app:N or all",
-                       target);
+        return err_set(err, -TE_INVALID, "\"%s\" is not a target: use app, app:N or all", target);
     int v = 0;
     for (const char *c = num; *c; c++) {
         if (!isdigit((unsigned char)*c))
             return err_set(err, -TE_INVALID,
-                           "\"%s\" is not a target: the instance after \":\" is a number",
-                           target);
+                           "\"%s\" is not a target: the instance after \":\" is a number", target);
         v = v * 10 + (*c - '0');
     }
     *index = v;
@@ -180,8 +177,10 @@ int sup__target_parse(const char *target, char *app, size_t appsz, int *index, s
 
 static const char *verb_name(enum sup_verb v)
 {
-    static const char *const names[] = {[SUP_START] = "start", [SUP_STOP] = "stop",
-                                        [SUP_RESTART] = "restart", [SUP_RELOAD] = "reload",
+    static const char *const names[] = {[SUP_START] = "start",
+                                        [SUP_STOP] = "stop",
+                                        [SUP_RESTART] = "restart",
+                                        [SUP_RELOAD] = "reload",
                                         [SUP_DELETE] = "delete"};
     return names[v];
 }

@@ -3,9 +3,10 @@
  * The rule, for an app's whole life (not only its first seconds):
  *   - A crash is an exit tend did not ask for (with restart: on-failure, a clean exit 0 is not
  *     one), including a start that never became ready.
- *   - k counts consecutive crashes whose run was shorter than H = max(min_uptime, 10s); it
- *     resets to 0 once an instance has stayed online for H ("a healthy run"). A run shorter
- *     than min_uptime is also counted as unstable (shown by status).
+ *   - k counts consecutive crashes without a healthy run between them; a run is healthy once
+ *     the instance has stayed online for H = max(min_uptime, 10s) (the online state's timer),
+ *     and then k resets to 0. A start that never became ready is never healthy, however long
+ *     it took. A run shorter than min_uptime is also counted as unstable (shown by status).
  *   - The delay before restarting is restart_delay + (backoff ? min(100ms * 2^(k-1),
  *     backoff_max) : 0), so a crash after a long healthy run restarts after restart_delay only.
  *   - The instance goes errored when more than max_restarts crashes fall within restart_window,
@@ -68,10 +69,8 @@ bool sup__crash_note(struct sup_machine *m, const struct sup_policy *p, uint64_t
     uint64_t run = now_ms - m->started_ms;
     if (run < p->min_uptime_ms)
         m->unstable++;
-    if (run < sup__healthy_ms(p))
-        m->k++;
-    else
-        m->k = 0;
+    if (!m->healthy)
+        m->k++; /* after a healthy run k is already 0 (SUP_A_HEALTHY): this crash is the first */
     m->crash_ms[m->crash_head] = now_ms;
     m->crash_head = (m->crash_head + 1) % SUP_CRASH_RING;
     if (m->crash_n < SUP_CRASH_RING)

@@ -123,15 +123,14 @@ static void report_outcome(struct sup_instance *in, const struct sup_step *st)
         sup__emit(in, SUP_EVK_RESTART, "%s %s; restart in %llums", in->label, what,
                   (unsigned long long)st->delay_ms);
     } else if (st->next == SUP_ERRORED) {
-        tlog_error("supervise", "%s %s; %d restarts in a row or within %llus: errored%s",
-                   in->label, what, in->m.k, (unsigned long long)p.restart_window_ms / 1000,
+        tlog_error("supervise", "%s %s; %d restarts in a row or within %llus: errored%s", in->label,
+                   what, in->m.k, (unsigned long long)p.restart_window_ms / 1000,
                    p.errored_retry_ms ? ", will retry later" : "");
         if (p.errored_retry_ms)
-            sup__emit(in, SUP_EVK_ERRORED, "%s keeps crashing (%s); retrying in %llus",
-                      in->label, what, (unsigned long long)p.errored_retry_ms / 1000);
+            sup__emit(in, SUP_EVK_ERRORED, "%s keeps crashing (%s); retrying in %llus", in->label,
+                      what, (unsigned long long)p.errored_retry_ms / 1000);
         else
-            sup__emit(in, SUP_EVK_ERRORED, "%s keeps crashing (%s); not retrying", in->label,
-                      what);
+            sup__emit(in, SUP_EVK_ERRORED, "%s keeps crashing (%s); not retrying", in->label, what);
     } else if (st->next == SUP_STOPPED) {
         tlog_info("supervise", "%s %s; restart policy leaves it stopped", in->label, what);
     }
@@ -198,9 +197,8 @@ void sup__dispatch(struct sup_instance *in, enum sup_event ev, enum sup_then the
     struct sup_policy p;
     sup__policy_from_cfg(&p, in->ca);
     enum sup_state from = in->m.state;
-    struct sup_step st = sup__machine_step(&in->m, ev, then, &p,
-                                           ev == SUP_EV_EXIT ? &in->last_exit : NULL,
-                                           clock_mono_ms());
+    struct sup_step st = sup__machine_step(
+        &in->m, ev, then, &p, ev == SUP_EV_EXIT ? &in->last_exit : NULL, clock_mono_ms());
     assert(st.action != SUP_A_BUG);
     if (st.action == SUP_A_NOTHING)
         return;

@@ -67,8 +67,8 @@ int sup__keeper_recv(int fd, char *text, size_t size, int fds[2], int *nfds)
         char buf[CMSG_SPACE(2 * sizeof(int))];
     } cm;
     struct iovec iov = {.iov_base = text, .iov_len = size - 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                         .msg_controllen = sizeof cm.buf};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
     ssize_t n;
     do
         n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
@@ -117,7 +117,7 @@ static void drop(struct keeper *k, const char *key)
         }
 }
 
-static void _Noreturn quit(struct keeper *k)
+_Noreturn static void quit(struct keeper *k)
 {
     struct stat st;
     if (stat(k->path, &st) == 0 && st.st_ino == k->ino)
@@ -178,8 +178,8 @@ static int listen_socket(const char *path, ino_t *ino)
             return -ENAMETOOLONG;
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         unlink(path);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-            chmod(path, 0600) < 0 || listen(fd, 8) < 0)
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, 0600) < 0 ||
+            listen(fd, 8) < 0)
             return -errno;
     }
     fcntl(fd, F_SETFD, FD_CLOEXEC);

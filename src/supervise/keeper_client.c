@@ -137,8 +137,10 @@ static void keeper_closed(uv_handle_t *h)
     /* The keeper went away while we run: start another and give it every live instance. */
     struct err err = {0};
     if (s->keeper_restarts++ > 20 || sup__keeper_connect(s, &err) < 0) {
-        tlog_error("supervise", "the keeper is gone and cannot be restarted%s%s; app output "
-                   "will be lost if the daemon stops", err.msg[0] ? ": " : "", err.msg);
+        tlog_error("supervise",
+                   "the keeper is gone and cannot be restarted%s%s; app output "
+                   "will be lost if the daemon stops",
+                   err.msg[0] ? ": " : "", err.msg);
         return;
     }
     for (struct sup_app *a = s->apps; a; a = a->next)
@@ -218,8 +220,8 @@ void sup__keeper_drop(struct sup *s, struct sup_instance *in)
     sup__keeper_drop_key(s, key);
 }
 
-int sup__keeper_get_all(struct sup *s, void (*cb)(void *arg, const char *key, int out_fd,
-                                                  int err_fd), void *arg)
+int sup__keeper_get_all(struct sup *s,
+                        void (*cb)(void *arg, const char *key, int out_fd, int err_fd), void *arg)
 {
     int rc = sup__keeper_send(s->keeper_fd, "GET", -1, -1, 0);
     while (rc == 0) {

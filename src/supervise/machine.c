@@ -12,8 +12,8 @@
 #include "supervise/supervise_int.h"
 
 static const char *const state_name[SUP_NSTATES] = {
-    [SUP_STOPPED] = "stopped", [SUP_STARTING] = "starting", [SUP_ONLINE] = "online",
-    [SUP_STOPPING] = "stopping", [SUP_WAITING] = "waiting", [SUP_ERRORED] = "errored",
+    [SUP_STOPPED] = "stopped",   [SUP_STARTING] = "starting", [SUP_ONLINE] = "online",
+    [SUP_STOPPING] = "stopping", [SUP_WAITING] = "waiting",   [SUP_ERRORED] = "errored",
 };
 
 const char *sup_state_name(enum sup_state s)
@@ -22,12 +22,18 @@ const char *sup_state_name(enum sup_state s)
 }
 
 static const char *const evkind_name[] = {
-    [SUP_EVK_START] = "start",   [SUP_EVK_EXIT] = "exit",
-    [SUP_EVK_RESTART] = "restart", [SUP_EVK_ERRORED] = "errored",
-    [SUP_EVK_MEMORY] = "memory", [SUP_EVK_CRON] = "cron",
-    [SUP_EVK_WATCH] = "watch",   [SUP_EVK_RELOAD] = "reload",
-    [SUP_EVK_STOP] = "stop",     [SUP_EVK_READY] = "ready",
-    [SUP_EVK_READY_FAILED] = "ready_failed", [SUP_EVK_ADOPT] = "adopt",
+    [SUP_EVK_START] = "start",
+    [SUP_EVK_EXIT] = "exit",
+    [SUP_EVK_RESTART] = "restart",
+    [SUP_EVK_ERRORED] = "errored",
+    [SUP_EVK_MEMORY] = "memory",
+    [SUP_EVK_CRON] = "cron",
+    [SUP_EVK_WATCH] = "watch",
+    [SUP_EVK_RELOAD] = "reload",
+    [SUP_EVK_STOP] = "stop",
+    [SUP_EVK_READY] = "ready",
+    [SUP_EVK_READY_FAILED] = "ready_failed",
+    [SUP_EVK_ADOPT] = "adopt",
     [SUP_EVK_KILL] = "kill",
 };
 
@@ -49,23 +55,29 @@ const char *sup_evkind_name(enum sup_evkind k)
  * which ignores it outside starting, so it is `nothing` elsewhere rather than a bug. */
 const enum sup_action sup__on_event[SUP_NSTATES][SUP_NEVENTS] = {
     /*                 START     READY         EXIT                STOP            TIMER   */
-    [SUP_STOPPED]  = { SPAWN,    NOTHING,      BUG,                NOTHING,        NOTHING },
-    [SUP_STARTING] = { NOTHING,  SUP_A_ONLINE, SUP_A_START_FAILED, SUP_A_KILL_TERM,
-                       SUP_A_READY_TIMEOUT },
-    [SUP_ONLINE]   = { NOTHING,  NOTHING,      SUP_A_CRASHED,      SUP_A_KILL_TERM,
-                       SUP_A_HEALTHY },
-    [SUP_STOPPING] = { RETARGET, NOTHING,      SUP_A_EXITED,       RETARGET,
-                       SUP_A_KILL_HARD },
-    [SUP_WAITING]  = { SPAWN,    NOTHING,      BUG,                SUP_A_CANCEL,   SPAWN },
-    [SUP_ERRORED]  = { SPAWN,    NOTHING,      BUG,                SUP_A_CANCEL,   SPAWN },
+    [SUP_STOPPED] = {SPAWN, NOTHING, BUG, NOTHING, NOTHING},
+    [SUP_STARTING] = {NOTHING, SUP_A_ONLINE, SUP_A_START_FAILED, SUP_A_KILL_TERM,
+                      SUP_A_READY_TIMEOUT},
+    [SUP_ONLINE] = {NOTHING, NOTHING, SUP_A_CRASHED, SUP_A_KILL_TERM, SUP_A_HEALTHY},
+    [SUP_STOPPING] = {RETARGET, NOTHING, SUP_A_EXITED, RETARGET, SUP_A_KILL_HARD},
+    [SUP_WAITING] = {SPAWN, NOTHING, BUG, SUP_A_CANCEL, SPAWN},
+    [SUP_ERRORED] = {SPAWN, NOTHING, BUG, SUP_A_CANCEL, SPAWN},
 };
 
 static const char *const action_name[SUP_NACTIONS] = {
-    [SUP_A_BUG] = "bug", [SUP_A_NOTHING] = "nothing", [SUP_A_SPAWN] = "spawn",
-    [SUP_A_ONLINE] = "online", [SUP_A_START_FAILED] = "start_failed",
-    [SUP_A_KILL_TERM] = "kill_term", [SUP_A_READY_TIMEOUT] = "ready_timeout",
-    [SUP_A_CRASHED] = "crashed", [SUP_A_HEALTHY] = "healthy_run", [SUP_A_EXITED] = "exited",
-    [SUP_A_KILL_HARD] = "kill_hard", [SUP_A_CANCEL] = "cancel", [SUP_A_RETARGET] = "retarget",
+    [SUP_A_BUG] = "bug",
+    [SUP_A_NOTHING] = "nothing",
+    [SUP_A_SPAWN] = "spawn",
+    [SUP_A_ONLINE] = "online",
+    [SUP_A_START_FAILED] = "start_failed",
+    [SUP_A_KILL_TERM] = "kill_term",
+    [SUP_A_READY_TIMEOUT] = "ready_timeout",
+    [SUP_A_CRASHED] = "crashed",
+    [SUP_A_HEALTHY] = "healthy_run",
+    [SUP_A_EXITED] = "exited",
+    [SUP_A_KILL_HARD] = "kill_hard",
+    [SUP_A_CANCEL] = "cancel",
+    [SUP_A_RETARGET] = "retarget",
 };
 
 const char *sup__action_name(enum sup_action a)
@@ -83,6 +95,7 @@ static void enter_starting(struct sup_machine *m, const struct sup_policy *p, ui
                            struct sup_step *st)
 {
     m->started_ms = now_ms;
+    m->healthy = false;
     m->then = SUP_THEN_STOP;
     st->next = SUP_STARTING;
     if (p->ready_timeout_ms)
@@ -119,8 +132,7 @@ static void after_crash(struct sup_machine *m, const struct sup_policy *p,
 }
 
 static void exited_while_stopping(struct sup_machine *m, const struct sup_policy *p,
-                                  const struct sup_exit *ex, uint64_t now_ms,
-                                  struct sup_step *st)
+                                  const struct sup_exit *ex, uint64_t now_ms, struct sup_step *st)
 {
     switch (m->then) {
     case SUP_THEN_STOP:
@@ -167,6 +179,7 @@ struct sup_step sup__machine_step(struct sup_machine *m, enum sup_event ev, enum
         break;
     case SUP_A_HEALTHY:
         m->k = 0;
+        m->healthy = true;
         st.timer = SUP_TIMER_STOP;
         break;
     case SUP_A_START_FAILED:

@@ -35,9 +35,9 @@ static void record(struct sup_op_target *t, struct sup_instance *in)
     if (in->last_error[0])
         str_copy(t->msg, in->last_error, sizeof t->msg);
     else if (t->state != SUP_ONLINE && t->state != SUP_STOPPED && in->last_exit.known)
-        snprintf(t->msg, sizeof t->msg, in->last_exit.signal ? "killed by signal %d" :
-                 "exited with code %d", in->last_exit.signal ? in->last_exit.signal :
-                 in->last_exit.code);
+        snprintf(t->msg, sizeof t->msg,
+                 in->last_exit.signal ? "killed by signal %d" : "exited with code %d",
+                 in->last_exit.signal ? in->last_exit.signal : in->last_exit.code);
     t->in = NULL;
 }
 
@@ -76,9 +76,10 @@ void sup__op_add(struct sup_op *op, struct sup_instance *in, enum sup_want want)
     memset(t, 0, sizeof *t);
     t->in = in;
     t->want = want;
-    t->need_spawn = want == SUP_WANT_UP && strcmp(op->verb, "start") != 0 ? true :
-                    want == SUP_WANT_UP && in->m.state != SUP_ONLINE &&
-                        in->m.state != SUP_STARTING;
+    t->need_spawn =
+        want == SUP_WANT_UP && strcmp(op->verb, "start") != 0
+            ? true
+            : want == SUP_WANT_UP && in->m.state != SUP_ONLINE && in->m.state != SUP_STARTING;
     str_copy(t->app, in->app->name, sizeof t->app);
     t->index = in->index;
 }
@@ -89,8 +90,8 @@ static json_t *result_json(struct sup_op *op, int *rc, struct err *err)
     *rc = 0;
     for (size_t i = 0; i < op->nt; i++) {
         struct sup_op_target *t = &op->t[i];
-        json_t *o = json_pack("{s:s, s:i, s:s, s:i}", "app", t->app, "instance", t->index,
-                              "state", sup_state_name(t->state), "pid", (int)t->pid);
+        json_t *o = json_pack("{s:s, s:i, s:s, s:i}", "app", t->app, "instance", t->index, "state",
+                              sup_state_name(t->state), "pid", (int)t->pid);
         if (t->msg[0])
             json_object_set_new(o, "message", json_string(t->msg));
         json_array_append_new(arr, o);

@@ -18,7 +18,7 @@
 #include "supervise/supervise_int.h"
 
 static const char *const plan_name[] = {
-    [SUP_PLAN_START] = "start", [SUP_PLAN_STOP] = "stop", [SUP_PLAN_RESTART] = "restart",
+    [SUP_PLAN_START] = "start", [SUP_PLAN_STOP] = "stop",           [SUP_PLAN_RESTART] = "restart",
     [SUP_PLAN_SCALE] = "scale", [SUP_PLAN_UNCHANGED] = "unchanged",
 };
 
@@ -60,8 +60,7 @@ static void plan_app(const struct cfg_app *const *running, const int *ninst, siz
             snprintf(it->reason, sizeof it->reason, "configuration changed");
         } else if (ninst[r] != na->instances) {
             it = push(items, n, na->name, SUP_PLAN_SCALE);
-            snprintf(it->reason, sizeof it->reason, "instances %d -> %d", ninst[r],
-                     na->instances);
+            snprintf(it->reason, sizeof it->reason, "instances %d -> %d", ninst[r], na->instances);
         } else {
             it = push(items, n, na->name, SUP_PLAN_UNCHANGED);
             snprintf(it->reason, sizeof it->reason, "no change");
@@ -112,9 +111,9 @@ static json_t *plan_json(const struct sup_plan_item *items, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "app", items[i].name, "action",
-                                             plan_name[items[i].action], "reason",
-                                             items[i].reason));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s}", "app", items[i].name, "action",
+                                        plan_name[items[i].action], "reason", items[i].reason));
     return json_pack("{s:o}", "plan", arr);
 }
 
@@ -215,8 +214,10 @@ int sup_apply(struct sup *s, struct cfg *cfg, const char *const *only, bool dry_
     free(running);
     free(ninst);
     if (rc < 0)
-        return err_set(err, rc, "cannot apply: an app named in the request is neither in %s "
-                       "nor running", cfg->path ? cfg->path : "the configuration");
+        return err_set(err, rc,
+                       "cannot apply: an app named in the request is neither in %s "
+                       "nor running",
+                       cfg->path ? cfg->path : "the configuration");
     struct sup_op *op = sup__op_new(s, dry_run ? "plan" : "up", done, arg);
     op->extra = plan_json(items, n);
     if (!dry_run) {

@@ -69,7 +69,9 @@ static void on_notify(uv_poll_t *h, int status, int events)
             char buf[CMSG_SPACE(sizeof(struct ucred))];
         } cm;
         struct iovec iov = {.iov_base = data, .iov_len = sizeof data - 1};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = cm.buf,
                              .msg_controllen = sizeof cm.buf};
         ssize_t n = recvmsg(s->notify_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0)
@@ -90,8 +92,7 @@ static void on_notify(uv_poll_t *h, int status, int events)
         if (in)
             sup__inst_ready(in, true, NULL);
         else if (ready)
-            tlog_debug("supervise", "READY=1 from pid %d, which is no starting instance",
-                       (int)pid);
+            tlog_debug("supervise", "READY=1 from pid %d, which is no starting instance", (int)pid);
     }
 }
 
@@ -210,8 +211,7 @@ bool sup__ready_start(struct sup_instance *in)
     int port = sup__inst_port(in);
     char url[512];
     if (ca->ready == CFG_READY_PORT && port <= 0) {
-        tlog_warn("supervise", "%s: ready: port without a port; treating it as started",
-                  in->label);
+        tlog_warn("supervise", "%s: ready: port without a port; treating it as started", in->label);
         return true;
     }
     if (ca->ready == CFG_READY_HTTP &&

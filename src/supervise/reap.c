@@ -47,10 +47,14 @@ int sup_child_watch(struct sup *s, pid_t pid, sup_child_fn *cb, void *arg)
 
 static struct sup_instance *find_child(struct sup *s, pid_t pid)
 {
-    for (struct sup_app *a = s->apps; a; a = a->next)
+    for (struct sup_app *a = s->apps; a; a = a->next) {
         for (int i = 0; i < a->ninst; i++)
-            if (a->inst[i] && a->inst[i]->pid == pid && !a->inst[i]->adopted)
+            if (a->inst[i]->pid == pid && !a->inst[i]->adopted)
                 return a->inst[i];
+        struct sup_instance *spare = sup__reload_spare(a);
+        if (spare && spare->pid == pid)
+            return spare;
+    }
     return NULL;
 }
 

@@ -14,14 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/str.h"
 #include "core/tlog.h"
 #include "core/util.h"
 #include "supervise/supervise_int.h"
 
-enum phase { PH_BEGIN, PH_STOP_OLD, PH_WAIT_IN_PLACE, PH_ABORT_STOP, PH_ABORT_RESTORE,
-             PH_WAIT_SPARE, PH_STOP_OLD_AFTER, PH_ABORT_SPARE, PH_INTERRUPTED };
+enum phase {
+    PH_BEGIN,
+    PH_STOP_OLD,
+    PH_WAIT_IN_PLACE,
+    PH_ABORT_STOP,
+    PH_ABORT_RESTORE,
+    PH_WAIT_SPARE,
+    PH_STOP_OLD_AFTER,
+    PH_ABORT_SPARE,
+    PH_INTERRUPTED
+};
 
 /* Owned by itself: freed after `done` ran and its timer closed. The current app points to it
  * (app->reload) while it works on that app. */
@@ -29,12 +39,12 @@ struct sup_reload {
     struct sup *s;
     char **names;
     size_t nnames, next_name;
-    int only;                  /* instance number, or -1 for all */
-    struct sup_app *app;       /* the app being reloaded, or NULL */
+    int only;            /* instance number, or -1 for all */
+    struct sup_app *app; /* the app being reloaded, or NULL */
     int cur;
     enum phase phase;
     struct sup_instance *spare;
-    struct cfg *old_cfg;       /* the snapshot instance cur ran before (port mode) */
+    struct cfg *old_cfg; /* the snapshot instance cur ran before (port mode) */
     const struct cfg_app *old_ca;
     uv_timer_t step;
     sup_done_fn *done;
@@ -43,12 +53,6 @@ struct sup_reload {
     int rc;
     struct err err;
 };
-
-static void kick(struct sup_reload *r)
-{
-    if (!uv_is_closing((uv_handle_t *)&r->step))
-        uv_timer_start(&r->step, (uv_timer_cb)r->step.data ? NULL : NULL, 0, 0);
-}
 
 static bool failed(const struct sup_instance *in)
 {
@@ -61,12 +65,35 @@ static bool down(const struct sup_instance *in)
     return in->m.state == SUP_STOPPED && !sup__inst_live(in);
 }
 
+/* Ready enough to go on? With `ready: started` an instance is online at exec, which says
+ * nothing; such a replacement must also stay up for min_uptime (PM2 lesson 3: PM2 waits a
+ * fixed 3 s and calls that ready). Returns 0, or how long to wait still. */
+static uint64_t unsettled_ms(const struct sup_instance *in)
+{
+    if (in->ca->ready != CFG_READY_STARTED)
+        return 0;
+    uint64_t up = clock_mono_ms() - in->m.started_ms;
+    return up >= in->ca->min_uptime_ms ? 0 : in->ca->min_uptime_ms - up;
+}
+
+static void on_step(uv_timer_t *t);
+
+/* Online and settled: true. Online but young: re-check later and return false. */
+static bool ready_now(struct sup_reload *r, const struct sup_instance *in)
+{
+    if (in->m.state != SUP_ONLINE)
+        return false;
+    uint64_t wait = unsettled_ms(in);
+    if (wait)
+        uv_timer_start(&r->step, on_step, wait, 0);
+    return wait == 0;
+}
+
 static void record(struct sup_reload *r, const struct sup_instance *in)
 {
-    json_array_append_new(r->results, json_pack("{s:s, s:i, s:s, s:i}", "app", r->app->name,
-                                                "instance", r->cur, "state",
-                                                sup_state_name(in->m.state), "pid",
-                                                (int)in->pid));
+    json_array_append_new(r->results,
+                          json_pack("{s:s, s:i, s:s, s:i}", "app", r->app->name, "instance", r->cur,
+                                    "state", sup_state_name(in->m.state), "pid", (int)in->pid));
 }
 
 static void emit(struct sup_reload *r, const char *fmt, const char *detail)
@@ -98,9 +125,11 @@ static void finish_all(struct sup_reload *r)
     uv_close((uv_handle_t *)&r->step, reload_closed);
 }
 
-static void end_app(struct sup_reload *r, bool ok, const char *why)
+static void end_app(struct sup_reload *r, bool ok, const char *reason)
 {
     struct sup_app *a = r->app;
+    char why[sizeof r->err.msg];
+    str_copy(why, reason ? reason : "", sizeof why); /* reason may be r->err.msg itself */
     cfg_unref(r->old_cfg);
     r->old_cfg = NULL;
     if (ok) {
@@ -170,7 +199,7 @@ static void begin(struct sup_reload *r)
 
 static void abort_in_place(struct sup_reload *r, struct sup_instance *in)
 {
-    char why[400];
+    char why[800];
     snprintf(why, sizeof why, "%s was %s%s%s", in->label, sup_state_name(in->m.state),
              in->last_error[0] ? ": " : "", in->last_error);
     str_copy(r->err.msg, why, sizeof r->err.msg);
@@ -178,21 +207,10 @@ static void abort_in_place(struct sup_reload *r, struct sup_instance *in)
     r->phase = PH_ABORT_STOP;
 }
 
-/* One move; true when another may follow at once. */
-static bool advance(struct sup_reload *r)
+/* Port mode (and instances that were not online): one instance replaced in place. */
+static bool advance_in_place(struct sup_reload *r, struct sup_instance *in)
 {
-    if (!r->app)
-        return next_app(r);
-    struct sup_app *a = r->app;
-    if (r->phase != PH_INTERRUPTED && r->phase != PH_ABORT_SPARE && r->cur >= a->ninst) {
-        end_app(r, true, NULL);
-        return true;
-    }
-    struct sup_instance *in = r->cur < a->ninst ? a->inst[r->cur] : NULL, *sp = r->spare;
     switch (r->phase) {
-    case PH_BEGIN:
-        begin(r);
-        return true;
     case PH_STOP_OLD:
         if (!down(in))
             return false;
@@ -200,7 +218,7 @@ static bool advance(struct sup_reload *r)
         r->phase = PH_WAIT_IN_PLACE;
         return true;
     case PH_WAIT_IN_PLACE:
-        if (in->m.state == SUP_ONLINE) {
+        if (ready_now(r, in)) {
             record(r, in);
             next_instance(r);
             return true;
@@ -221,14 +239,28 @@ static bool advance(struct sup_reload *r)
         sup__inst_start(in, false);
         r->phase = PH_ABORT_RESTORE;
         return true;
-    case PH_ABORT_RESTORE:
+    default: /* PH_ABORT_RESTORE */
         if (in->m.state != SUP_ONLINE && !failed(in))
             return false;
         record(r, in);
         end_app(r, false, r->err.msg);
         return true;
+    }
+}
+
+static void drop_spare(struct sup_reload *r)
+{
+    if (r->spare)
+        sup__inst_free(r->spare);
+    r->spare = NULL;
+}
+
+/* No port: a replacement beside the old instance, then the swap. */
+static bool advance_spare(struct sup_reload *r, struct sup_instance *in, struct sup_instance *sp)
+{
+    switch (r->phase) {
     case PH_WAIT_SPARE:
-        if (sp->m.state == SUP_ONLINE) {
+        if (ready_now(r, sp)) {
             sup__inst_stop(in);
             r->phase = PH_STOP_OLD_AFTER;
             return true;
@@ -243,35 +275,50 @@ static bool advance(struct sup_reload *r)
     case PH_STOP_OLD_AFTER:
         if (!down(in))
             return false;
-        a->inst[r->cur] = sp;
+        r->app->inst[r->cur] = sp;
         r->spare = NULL;
-        snprintf(sp->label, sizeof sp->label, "%s:%d", a->name, r->cur);
+        snprintf(sp->label, sizeof sp->label, "%s:%d", r->app->name, r->cur);
         sup__inst_free(in);
         record(r, sp);
         next_instance(r);
         sup__state_changed(r->s);
         return true;
-    case PH_ABORT_SPARE:
-        if (!down(sp))
-            return false;
-        r->spare = NULL;
-        sup__inst_free(sp);
-        end_app(r, false, r->err.msg);
-        return true;
-    case PH_INTERRUPTED:
+    default: /* PH_ABORT_SPARE, PH_INTERRUPTED */
         if (sp && !down(sp)) {
-            sup__inst_stop(sp);
+            if (r->phase == PH_INTERRUPTED)
+                sup__inst_stop(sp);
             r->phase = PH_ABORT_SPARE;
             return false;
         }
-        if (sp) {
-            r->spare = NULL;
-            sup__inst_free(sp);
-        }
+        drop_spare(r);
         end_app(r, false, r->err.msg);
         return true;
     }
-    return false;
+}
+
+/* One move; true when another may follow at once. */
+static bool advance(struct sup_reload *r)
+{
+    if (!r->app)
+        return next_app(r);
+    struct sup_app *a = r->app;
+    if (r->phase != PH_INTERRUPTED && r->phase != PH_ABORT_SPARE && r->cur >= a->ninst) {
+        end_app(r, true, NULL);
+        return true;
+    }
+    struct sup_instance *in = r->cur < a->ninst ? a->inst[r->cur] : NULL;
+    switch (r->phase) {
+    case PH_BEGIN:
+        begin(r);
+        return true;
+    case PH_STOP_OLD:
+    case PH_WAIT_IN_PLACE:
+    case PH_ABORT_STOP:
+    case PH_ABORT_RESTORE:
+        return advance_in_place(r, in);
+    default:
+        return advance_spare(r, in, r->spare);
+    }
 }
 
 static void on_step(uv_timer_t *t)
@@ -323,13 +370,28 @@ void sup__reload_abort_app(struct sup_app *a)
         return;
     r->phase = PH_INTERRUPTED;
     str_copy(r->err.msg, "interrupted by another command", sizeof r->err.msg);
-    if (a->s->shutting_down && !a->s->stop_apps && r->spare) {
-        /* Leaving apps running: the spare is left too (not in state.json: a known gap). */
-        r->spare->pid = 0;
-    }
-    sup__reload_notify(a->inst[0]);
-    if (a->ninst == 0)
-        uv_timer_start(&r->step, on_step, 0, 0);
+    uv_timer_start(&r->step, on_step, 0, 0);
+}
+
+void sup__reload_detach(struct sup_app *a)
+{
+    struct sup_reload *r = a->reload;
+    if (!r)
+        return;
+    /* Shutdown without stopping apps: a replacement in flight is left running as it is (it is
+     * not in state.json, so the next daemon will not adopt it: a known gap). */
+    if (r->spare)
+        sup__inst_free(r->spare);
+    r->spare = NULL;
+    cfg_unref(r->old_cfg);
+    r->old_cfg = NULL;
+    a->reload = NULL;
+    r->app = NULL;
+    r->next_name = r->nnames;
+    r->rc =
+        err_set(&r->err, -TE_STATE, "reload of %s interrupted: the daemon is stopping", a->name);
+    uv_timer_stop(&r->step);
+    finish_all(r);
 }
 
 struct sup_instance *sup__reload_spare(struct sup_app *a)

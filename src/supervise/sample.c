@@ -33,14 +33,14 @@ static void check_memory(struct sup_instance *in)
     if (!max || in->rss <= max || in->m.state != SUP_ONLINE)
         return;
     char msg[300];
-    snprintf(msg, sizeof msg, "%s uses %llu MiB, over max_memory %llu MiB; restarting",
-             in->label, (unsigned long long)(in->rss >> 20), (unsigned long long)(max >> 20));
+    snprintf(msg, sizeof msg, "%s uses %llu MiB, over max_memory %llu MiB; restarting", in->label,
+             (unsigned long long)(in->rss >> 20), (unsigned long long)(max >> 20));
     tlog_warn("supervise", "%s", msg);
     sup__inst_restart(in, SUP_EVK_MEMORY, msg);
 }
 
-static void sample_one(struct sup_instance *in, const struct sup_proc *all, size_t n,
-                       bool *member, uint64_t now)
+static void sample_one(struct sup_instance *in, const struct sup_proc *all, size_t n, bool *member,
+                       uint64_t now)
 {
     static long hz, page;
     if (!hz) {

@@ -31,8 +31,7 @@ void sup__cron_arm(struct sup_app *a)
         return;
     time_t next = cron_next(&a->ca->cron, (time_t)(clock_wall_ms() / 1000), NULL);
     if (next < 0) {
-        tlog_warn("supervise", "%s: cron_restart \"%s\" never fires", a->name,
-                  a->ca->cron_restart);
+        tlog_warn("supervise", "%s: cron_restart \"%s\" never fires", a->name, a->ca->cron_restart);
         return;
     }
     a->cron_next_ms = (int64_t)next * 1000;

@@ -29,8 +29,16 @@
 #include "core/util.h"
 #include "supervise/supervise_int.h"
 
-enum stage { ST_SIGNALS = 1, ST_SETSID, ST_STDIO, ST_CHDIR, ST_SETGROUPS, ST_SETGID, ST_SETUID,
-             ST_EXEC };
+enum stage {
+    ST_SIGNALS = 1,
+    ST_SETSID,
+    ST_STDIO,
+    ST_CHDIR,
+    ST_SETGROUPS,
+    ST_SETGID,
+    ST_SETUID,
+    ST_EXEC
+};
 
 struct report {
     int stage;
@@ -38,11 +46,11 @@ struct report {
 };
 
 struct plan {
-    char **envp;       /* heap "K=V" strings */
+    char **envp; /* heap "K=V" strings */
     size_t nenv;
     char *sh_argv[4];
     char *const *argv;
-    char **paths;      /* candidates for argv[0] (heap) */
+    char **paths; /* candidates for argv[0] (heap) */
     size_t npaths;
     const char *cwd;
     bool drop;
@@ -174,7 +182,7 @@ static int plan_build(struct plan *p, struct sup_instance *in, struct err *err)
     return plan_user(p, ca, err);
 }
 
-static void _Noreturn child_fail(int fd, int stage)
+_Noreturn static void child_fail(int fd, int stage)
 {
     struct report r = {stage, errno};
     ssize_t w = write(fd, &r, sizeof r);
@@ -183,7 +191,7 @@ static void _Noreturn child_fail(int fd, int stage)
 }
 
 /* After fork(): async-signal-safe calls only. */
-static void _Noreturn child_run(const struct plan *p, int out_w, int err_w, int rep_w)
+_Noreturn static void child_run(const struct plan *p, int out_w, int err_w, int rep_w)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

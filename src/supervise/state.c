@@ -39,10 +39,9 @@ static json_t *instances_json(const struct sup_app *a)
         const struct sup_instance *in = a->inst[i];
         if (in->removing)
             continue;
-        json_array_append_new(arr, json_pack("{s:i, s:i, s:I, s:i, s:s}", "index", in->index,
-                                             "pid", (int)in->pid, "start",
-                                             (json_int_t)in->start_ticks, "restarts",
-                                             in->m.restarts, "state",
+        json_array_append_new(arr, json_pack("{s:i, s:i, s:I, s:i, s:s}", "index", in->index, "pid",
+                                             (int)in->pid, "start", (json_int_t)in->start_ticks,
+                                             "restarts", in->m.restarts, "state",
                                              sup_state_name(in->m.state)));
     }
     return arr;
@@ -68,8 +67,8 @@ static json_t *set_json(struct sup *s, bool with_instances)
     }
     int applied = s->cfg ? cfg_index(configs, seen, &nseen, s->cfg) : -1;
     free(seen);
-    return json_pack("{s:i, s:o, s:i, s:o}", "version", 1, "configs", configs, "applied",
-                     applied, "apps", apps);
+    return json_pack("{s:i, s:o, s:i, s:o}", "version", 1, "configs", configs, "applied", applied,
+                     "apps", apps);
 }
 
 json_t *sup__state_json(struct sup *s)
@@ -162,8 +161,8 @@ int sup_save(struct sup *s, bool force, struct err *err)
     size_t before = saved_apps(path);
     if (n == 0 && before > 0 && !force) {
         json_decref(j);
-        rc = err_set(err, -TE_STATE, "cannot save: nothing is running and %s holds %zu apps",
-                     path, before);
+        rc = err_set(err, -TE_STATE, "cannot save: nothing is running and %s holds %zu apps", path,
+                     before);
         err_hint(err, "tend save --force replaces it with the empty set");
         return rc;
     }
@@ -235,7 +234,8 @@ int sup_resurrect(struct sup *s, sup_done_fn *done, void *arg, struct err *err)
         size_t nonly = 0;
         json_t *a;
         size_t ai;
-        json_array_foreach(apps, ai, a) {
+        json_array_foreach(apps, ai, a)
+        {
             json_int_t idx = json_integer_value(json_object_get(a, "config"));
             const char *name = json_string_value(json_object_get(a, "name"));
             if (idx == (json_int_t)ci && name && nonly < ARRAY_LEN(only) - 1)

@@ -24,16 +24,15 @@ static json_t *instance_json(const struct sup_instance *in)
     int port = in->ca->port ? in->ca->port + in->index : 0;
     const struct sup_exit *ex = &in->last_exit;
     bool exited = ex->known && (ex->code >= 0 || ex->signal);
-    json_t *o = json_pack("{s:i, s:i, s:s, s:I, s:i, s:i, s:f, s:I}", "instance", in->index,
-                          "pid", (int)in->pid, "state", sup_state_name(in->m.state),
-                          "uptime_ms", (json_int_t)up, "restarts", in->m.restarts,
-                          "unstable_restarts", in->m.unstable, "cpu_pct",
-                          live ? in->cpu_pct : 0.0, "memory",
-                          (json_int_t)(live ? in->rss : 0));
+    json_t *o =
+        json_pack("{s:i, s:i, s:s, s:I, s:i, s:i, s:f, s:I}", "instance", in->index, "pid",
+                  (int)in->pid, "state", sup_state_name(in->m.state), "uptime_ms", (json_int_t)up,
+                  "restarts", in->m.restarts, "unstable_restarts", in->m.unstable, "cpu_pct",
+                  live ? in->cpu_pct : 0.0, "memory", (json_int_t)(live ? in->rss : 0));
     json_object_set_new(o, "port", opt_int(port > 0, port));
     json_object_set_new(o, "exit_code", opt_int(exited && !ex->signal, ex->code));
-    json_object_set_new(o, "exit_signal", ex->signal ? json_string(cfg_signal_name(ex->signal))
-                                                     : json_null());
+    json_object_set_new(o, "exit_signal",
+                        ex->signal ? json_string(cfg_signal_name(ex->signal)) : json_null());
     if (in->adopted)
         json_object_set_new(o, "adopted", json_true());
     if (in->last_error[0])
@@ -95,12 +94,10 @@ json_t *sup_env_json(struct sup *s, const char *app, int instance, struct err *e
         return NULL;
     }
     if (instance < 0 || instance >= a->ninst) {
-        err_set(err, -TE_NOTFOUND, "%s has no instance %d (it has %d)", app, instance,
-                a->ninst);
+        err_set(err, -TE_NOTFOUND, "%s has no instance %d (it has %d)", app, instance, a->ninst);
         return NULL;
     }
-    json_t *env = env_array(a->inst[instance]->ca, instance,
-                            (const char *const *)s->base_env, err);
+    json_t *env = env_array(a->inst[instance]->ca, instance, (const char *const *)s->base_env, err);
     if (!env)
         return NULL;
     return json_pack("{s:s, s:i, s:o}", "app", app, "instance", instance, "env", env);
@@ -110,20 +107,18 @@ static json_t *config_json(const struct cfg_app *ca)
 {
     static const char *const restart[] = {"always", "on-failure", "never"};
     static const char *const ready[] = {"started", "notify", "port", "http"};
-    json_t *o = json_pack("{s:s?, s:s?, s:i, s:s, s:i, s:I, s:I, s:I, s:b, s:I, s:I, s:s, s:I,"
-                          " s:I, s:s, s:I, s:s?}",
-                          "cmd", ca->cmd, "cwd", ca->cwd, "instances", ca->instances,
-                          "restart", restart[ca->restart], "max_restarts", ca->max_restarts,
-                          "restart_window_ms", (json_int_t)ca->restart_window_ms,
-                          "min_uptime_ms", (json_int_t)ca->min_uptime_ms, "restart_delay_ms",
-                          (json_int_t)ca->restart_delay_ms, "backoff", ca->backoff,
-                          "backoff_max_ms", (json_int_t)ca->backoff_max_ms, "errored_retry_ms",
-                          (json_int_t)ca->errored_retry_ms, "kill_signal",
-                          cfg_signal_name(ca->kill_signal), "kill_timeout_ms",
-                          (json_int_t)ca->kill_timeout_ms, "max_memory",
-                          (json_int_t)ca->max_memory, "ready", ready[ca->ready],
-                          "ready_timeout_ms", (json_int_t)ca->ready_timeout_ms, "cron_restart",
-                          ca->cron_restart);
+    json_t *o =
+        json_pack("{s:s?, s:s?, s:i, s:s, s:i, s:I, s:I, s:I, s:b, s:I, s:I, s:s, s:I,"
+                  " s:I, s:s, s:I, s:s?}",
+                  "cmd", ca->cmd, "cwd", ca->cwd, "instances", ca->instances, "restart",
+                  restart[ca->restart], "max_restarts", ca->max_restarts, "restart_window_ms",
+                  (json_int_t)ca->restart_window_ms, "min_uptime_ms", (json_int_t)ca->min_uptime_ms,
+                  "restart_delay_ms", (json_int_t)ca->restart_delay_ms, "backoff", ca->backoff,
+                  "backoff_max_ms", (json_int_t)ca->backoff_max_ms, "errored_retry_ms",
+                  (json_int_t)ca->errored_retry_ms, "kill_signal", cfg_signal_name(ca->kill_signal),
+                  "kill_timeout_ms", (json_int_t)ca->kill_timeout_ms, "max_memory",
+                  (json_int_t)ca->max_memory, "ready", ready[ca->ready], "ready_timeout_ms",
+                  (json_int_t)ca->ready_timeout_ms, "cron_restart", ca->cron_restart);
     json_object_set_new(o, "port", ca->port ? json_integer(ca->port) : json_null());
     if (ca->argv) {
         json_t *argv = json_array();

@@ -53,8 +53,10 @@ int sup_new(uv_loop_t *loop, const struct sup_opts *opts, const struct sup_hooks
     s->notify_fd = s->keeper_fd = -1;
     s->sample_interval_ms = 2000;
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-        tlog_warn("supervise", "cannot become a child subreaper: %s; orphans of apps will "
-                  "not be reaped by tend", strerror(errno));
+        tlog_warn("supervise",
+                  "cannot become a child subreaper: %s; orphans of apps will "
+                  "not be reaped by tend",
+                  strerror(errno));
     uv_timer_init(loop, &s->gc_timer);
     uv_timer_init(loop, &s->sample_timer);
     int rc = sup__reap_init(s);

@@ -38,7 +38,7 @@ void sup__policy_from_cfg(struct sup_policy *p, const struct cfg_app *a);
 enum sup_then { SUP_THEN_STOP, SUP_THEN_START, SUP_THEN_CRASH };
 
 enum sup_action {
-    SUP_A_BUG,           /* cannot happen: the event comes only from our own handles */
+    SUP_A_BUG, /* cannot happen: the event comes only from our own handles */
     SUP_A_NOTHING,
     SUP_A_SPAWN,         /* -> starting */
     SUP_A_ONLINE,        /* starting -> online */
@@ -68,13 +68,14 @@ struct sup_exit {
 struct sup_machine {
     enum sup_state state;
     enum sup_then then;
-    int k;                 /* consecutive crashes without a healthy run in between */
+    int k;                             /* consecutive crashes without a healthy run in between */
     uint64_t crash_ms[SUP_CRASH_RING]; /* ring of crash times (monotonic) */
     int crash_head, crash_n;
-    uint64_t started_ms;   /* when the current run was spawned */
-    int restarts;          /* restarts since the app was started (status) */
-    int unstable;          /* runs shorter than min_uptime (status) */
-    bool crashed_last;     /* the last exit counted as a crash */
+    uint64_t started_ms; /* when the current run was spawned */
+    int restarts;        /* restarts since the app was started (status) */
+    int unstable;        /* runs shorter than min_uptime (status) */
+    bool crashed_last;   /* the last exit counted as a crash */
+    bool healthy;        /* this run stayed online for sup__healthy_ms() */
 };
 
 /* The decision for one event: the action, the next state, and the instance timer to arm. */
@@ -84,8 +85,8 @@ struct sup_step {
     enum sup_state next;
     enum sup_timer_op timer;
     uint64_t timer_ms;
-    bool errored_now;      /* this step entered errored */
-    uint64_t delay_ms;     /* restart delay chosen (waiting) */
+    bool errored_now;  /* this step entered errored */
+    uint64_t delay_ms; /* restart delay chosen (waiting) */
 };
 
 /* Decide what event `ev` means in the machine's state and update its counters (crash window,
@@ -110,32 +111,32 @@ int sup__crash_count(const struct sup_machine *m, const struct sup_policy *p, ui
 struct sup_instance {
     struct sup_app *app;
     int index;
-    char label[160];            /* "api:2" */
-    struct cfg *cfg;            /* the snapshot this instance runs from (a reference) */
-    const struct cfg_app *ca;   /* its app inside cfg */
-    struct cfg *next_cfg;       /* snapshot for the next spawn (a reference), or NULL */
+    char label[160];          /* "api:2" */
+    struct cfg *cfg;          /* the snapshot this instance runs from (a reference) */
+    const struct cfg_app *ca; /* its app inside cfg */
+    struct cfg *next_cfg;     /* snapshot for the next spawn (a reference), or NULL */
     const struct cfg_app *next_ca;
     struct sup_machine m;
-    uv_timer_t timer;           /* the one state timer (ready timeout, kill, backoff, ...) */
-    pid_t pid;                  /* 0 when no process */
+    uv_timer_t timer;               /* the one state timer (ready timeout, kill, backoff, ...) */
+    pid_t pid;                      /* 0 when no process */
     unsigned long long start_ticks; /* /proc/PID/stat field 22 of pid */
     int64_t started_wall_ms;
-    uint64_t online_ms;         /* monotonic time it became online */
-    bool adopted;               /* not our child: exit seen through pidfd */
-    struct sup_pidwatch *pidw;  /* exit watch of an adopted process (reap.c) */
-    int hold_out, hold_err;     /* our copies of the pipes' read ends (to re-send to the keeper) */
+    uint64_t online_ms;        /* monotonic time it became online */
+    bool adopted;              /* not our child: exit seen through pidfd */
+    struct sup_pidwatch *pidw; /* exit watch of an adopted process (reap.c) */
+    int hold_out, hold_err;    /* our copies of the pipes' read ends (to re-send to the keeper) */
     struct sup_exit last_exit;
-    char last_error[300];       /* "exec \"nodee\": No such file or directory" */
-    struct sup_ready *ready;    /* readiness check in progress */
+    char last_error[300];    /* "exec \"nodee\": No such file or directory" */
+    struct sup_ready *ready; /* readiness check in progress */
     /* sampling (sample.c) */
     double cpu_pct;
     uint64_t rss;
     uint64_t last_ticks, last_sample_ms;
-    pid_t *tree;                /* processes of the instance seen last (to kill leftovers) */
+    pid_t *tree; /* processes of the instance seen last (to kill leftovers) */
     unsigned long long *tree_start;
     size_t ntree;
-    bool removing;              /* freed by sup__gc once stopped */
-    int closing;                /* handles still closing */
+    bool removing; /* freed by sup__gc once stopped */
+    int closing;   /* handles still closing */
 };
 
 /* Feed an event to the instance's machine and perform the effects. */
@@ -198,15 +199,15 @@ struct sup_app {
     struct sup *s;
     struct sup_app *next;
     char *name;
-    struct cfg *cfg;            /* snapshot new instances start from (a reference) */
+    struct cfg *cfg; /* snapshot new instances start from (a reference) */
     const struct cfg_app *ca;
     struct sup_instance **inst;
     int ninst;
-    bool deleting;              /* removed from the running set once every instance stopped */
+    bool deleting; /* removed from the running set once every instance stopped */
     uv_timer_t cron_timer;
-    int64_t cron_next_ms;       /* wall time of the next cron_restart, 0 = none */
+    int64_t cron_next_ms; /* wall time of the next cron_restart, 0 = none */
     struct sup_watch *watch;
-    struct sup_reload *reload;  /* rolling reload in progress */
+    struct sup_reload *reload; /* rolling reload in progress */
     int closing;
 };
 struct sup_app *sup__app_find(struct sup *s, const char *name);
@@ -240,9 +241,9 @@ struct sup_op {
     void *arg;
     struct sup_op_target *t;
     size_t nt, cap;
-    json_t *extra;          /* merged into the result (the plan for apply) */
+    json_t *extra; /* merged into the result (the plan for apply) */
     int ndone;
-    bool armed;             /* all targets added */
+    bool armed; /* all targets added */
     char verb[16];
 };
 struct sup_op *sup__op_new(struct sup *s, const char *verb, sup_done_fn *done, void *arg);
@@ -267,7 +268,7 @@ struct sup {
     char *self_exe;
     char **base_env;
     struct sup_hooks hooks;
-    struct cfg *cfg;             /* the last applied snapshot (a reference) */
+    struct cfg *cfg; /* the last applied snapshot (a reference) */
     struct sup_app *apps;
     struct sup_op *ops;
     struct sup_child_watch *watches;
@@ -318,21 +319,21 @@ void sup__keeper_drop_key(struct sup *s, const char *key);
 int sup__keeper_send(int fd, const char *text, int out_fd, int err_fd, int flags);
 int sup__keeper_recv(int fd, char *text, size_t size, int fds[2], int *nfds);
 /* Fetch every held pair: calls cb for each key. Synchronous (start-up only, bounded wait). */
-int sup__keeper_get_all(struct sup *s, void (*cb)(void *arg, const char *key, int out_fd,
-                                                  int err_fd), void *arg);
+int sup__keeper_get_all(struct sup *s,
+                        void (*cb)(void *arg, const char *key, int out_fd, int err_fd), void *arg);
 /* Keeper wire format: one SOCK_SEQPACKET message per command, fds attached by SCM_RIGHTS. */
 #define SUP_KEEPER_MAX_MSG 256
 
 /* ---- readiness (ready.c, ready_http.c) --------------------------------------------------- */
 /* Owned by its instance (in->ready) until cancelled; freed after its handles closed. */
 struct sup_ready {
-    struct sup_instance *in;   /* NULL once cancelled */
-    uv_timer_t timer;          /* the retry tick */
-    uv_tcp_t tcp;              /* port check attempt */
+    struct sup_instance *in; /* NULL once cancelled */
+    uv_timer_t timer;        /* the retry tick */
+    uv_tcp_t tcp;            /* port check attempt */
     uv_connect_t req;
     bool tcp_open;
     int port;
-    void *easy;                /* CURL * in flight (ready_http.c) */
+    void *easy; /* CURL * in flight (ready_http.c) */
     char url[512];
     int closing;
 };
@@ -362,12 +363,19 @@ int sup__reload(struct sup *s, struct sup_app *a, int index, sup_done_fn *done, 
                 struct err *err);
 void sup__reload_notify(struct sup_instance *in);
 void sup__reload_abort_app(struct sup_app *a);
+/* Shutdown: end the app's reload now (its callback runs before this returns). */
+void sup__reload_detach(struct sup_app *a);
 /* The replacement instance a reload is starting for this app, or NULL. */
 struct sup_instance *sup__reload_spare(struct sup_app *a);
 
 /* ---- plan.c ------------------------------------------------------------------------------- */
-enum sup_plan_action { SUP_PLAN_START, SUP_PLAN_STOP, SUP_PLAN_RESTART, SUP_PLAN_SCALE,
-                       SUP_PLAN_UNCHANGED };
+enum sup_plan_action {
+    SUP_PLAN_START,
+    SUP_PLAN_STOP,
+    SUP_PLAN_RESTART,
+    SUP_PLAN_SCALE,
+    SUP_PLAN_UNCHANGED
+};
 struct sup_plan_item {
     char name[128];
     enum sup_plan_action action;

@@ -23,7 +23,7 @@
 
 /* Owned by its app (a->watch); freed after every handle closed. */
 struct sup_watch {
-    struct sup_app *app;      /* NULL once stopped */
+    struct sup_app *app; /* NULL once stopped */
     uv_fs_event_t **ev;
     size_t n;
     uv_timer_t debounce;
@@ -50,7 +50,7 @@ static void on_debounce(uv_timer_t *t)
         struct sup_instance *in = a->inst[i];
         if (in->removing || !sup__inst_live(in) || in->m.state == SUP_STOPPING)
             continue;
-        char msg[400];
+        char msg[600];
         snprintf(msg, sizeof msg, "%s restarted: watched files changed (%s)", in->label,
                  w->changed);
         tlog_info("supervise", "%s", msg);
@@ -100,8 +100,8 @@ static void walk(struct sup_watch *w, const char *path, int depth)
         if (str_fmt(sub, sizeof sub, "%s/%s", path, de->d_name) < 0)
             continue;
         struct stat st;
-        if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && lstat(sub, &st) == 0 &&
-                                     S_ISDIR(st.st_mode)))
+        if (de->d_type == DT_DIR ||
+            (de->d_type == DT_UNKNOWN && lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)))
             if (!ignored(w->app->ca, de->d_name, sub))
                 walk(w, sub, depth + 1);
     }

@@ -4,7 +4,10 @@
 # polling with a deadline (never `sleep N` as a wait), and on exit stops only what it started:
 # the daemon and keeper whose pids are in its own $TEND_HOME, then the apps it recorded.
 set -u
-TEND_BIN=${TEND_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/tend}
+E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$E2E/../.." && pwd)
+APPS=$E2E/apps
+TEND_BIN=${TEND_BIN:-$ROOT/tend}
 T=$(mktemp -d /tmp/tend-t.XXXXXX)
 export TEND_HOME=$T/home
 mkdir -p "$TEND_HOME" && chmod 700 "$TEND_HOME"

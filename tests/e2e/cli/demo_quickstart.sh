@@ -2,7 +2,6 @@
 # The README's quick start: examples/demo runs, both web instances answer, status shows them.
 # timeout: 60
 . "$(dirname "$0")/../lib.sh"
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 cp -r "$ROOT/examples/demo" "$W/demo"
 sed -i 's/port: 4100/port: 31500/' "$W/demo/tend.yaml"
 tend up "$W/demo/tend.yaml" >/dev/null || fail "up"

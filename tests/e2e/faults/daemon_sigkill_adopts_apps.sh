@@ -4,7 +4,6 @@
 # copy, no port bound twice) and resumes capturing their output.
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
-APPS=$(cd "$(dirname "$0")/../apps" && pwd)
 cat > tend.yaml <<EOF
 apps:
   - name: web
@@ -31,7 +30,10 @@ tend status >/dev/null 2>&1 || fail "status did not restart the daemon"
 wait_for 10 all_online web 2 || fail "web not found online after restart"
 [ "$(inst_field web 0 pid)" = "$pw0" ] && [ "$(inst_field web 1 pid)" = "$pw1" ] \
   && [ "$(inst_field ticker 0 pid)" = "$pt" ] || fail "apps were not adopted with their pids"
-n=$(pgrep -f "$APPS/web.py" | wc -l)
+# count this test's web processes (other tests may run web.py at the same time)
+webs() { local n=0 p; for p in $(pgrep -f "$APPS/web.py"); do
+  tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -Eqx 'PORT=3120[01]' && n=$((n + 1)); done; echo $n; }
+n=$(webs)
 [ "$n" -eq 2 ] || fail "$n web processes: duplicated"
 last=$(tail -n 1 "$TEND_HOME"/logs/ticker-out.log | awk '{print $NF}')
 more() { local now; now=$(tail -n 1 "$TEND_HOME"/logs/ticker-out.log | awk '{print $NF}'); [ "$now" -gt $((last + 50)) ]; }
@@ -41,4 +43,4 @@ tend events --json | grep -q '"adopt"' || fail "no adopt event"
 kill -9 "$(daemon_pid)"; sleep 0.2
 tend status >/dev/null 2>&1 || fail "status after second kill"
 wait_for 10 all_online web 2 || fail "web not online after the second restart"
-[ "$(pgrep -f "$APPS/web.py" | wc -l)" -eq 2 ] || fail "duplicated after second restart"
+[ "$(webs)" -eq 2 ] || fail "duplicated after second restart"

@@ -16,7 +16,8 @@ EOF
 tend up tend.yaml >/dev/null || fail "tend up failed"
 dropped() { local d; d=$(inst_field chatty 0 log_dropped_bytes); [ "$d" != none ] && [ "$d" -gt 100000 ]; }
 wait_for 20 dropped || fail "no dropped bytes counted: $(inst_field chatty 0 log_dropped_bytes)"
-p1=$(cat progress); sleep 0.5; p2=$(cat progress)
+progress() { local v=""; while [ -z "$v" ]; do v=$(cat progress); done; echo "$v"; }
+p1=$(progress); sleep 0.5; p2=$(progress)
 [ "$p2" -gt "$p1" ] || fail "the app is blocked ($p1 -> $p2)"
 [ "$(inst_field chatty 0 state)" = online ] || fail "the app is not online"
 tend events chatty --json | grep -q '"log_drop"' || fail "no log_drop event"

@@ -3,7 +3,6 @@
 # PORT=port+i, NODE_APP_INSTANCE=i and TEND_INSTANCE=i, and each answers on its own port.
 # timeout: 60
 . "$(dirname "$0")/../lib.sh"
-APPS=$(cd "$(dirname "$0")/../apps" && pwd)
 cat > tend.yaml <<EOF
 apps:
   - name: api

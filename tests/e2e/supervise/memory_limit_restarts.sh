@@ -6,10 +6,11 @@
 cat > tend.yaml <<'EOF'
 apps:
   - name: hog
-    cmd: 'python3 -c "import time
-b=[]
-while True:
-    b.append(bytearray(8*1024*1024)); time.sleep(0.05)"; echo done'
+    cmd: |
+      python3 -c "import time
+      b=[]
+      while True:
+          b.append(bytearray(8*1024*1024)); time.sleep(0.05)"; echo done
     max_memory: 60M
     backoff: false
 EOF

@@ -4,7 +4,6 @@
 # ready aborts the reload (exit 1) and leaves the instances not yet reloaded serving.
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
-APPS=$(cd "$(dirname "$0")/../apps" && pwd)
 cat > tend.yaml <<EOF
 apps:
   - name: api

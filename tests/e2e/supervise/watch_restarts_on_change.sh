@@ -8,7 +8,7 @@ cat > tend.yaml <<'EOF'
 apps:
   - name: dev
     argv: [sleep, "1000"]
-    watch: [src, node_modules]
+    watch: true
     watch_ignore: [node_modules]
     watch_debounce: 300ms
 EOF

@@ -101,13 +101,13 @@ static int check_lines(const struct buf *b, int next, int *bad)
             break;
         }
         const char *sep = memmem(b->ptr + off, (size_t)(nl - (b->ptr + off)), ": ", 2);
-        if (!sep || nl - sep != 9 || atoi(sep + 2) != next) {
+        if (!sep || nl - sep != 9 || (int)strtol(sep + 2, NULL, 10) != next) {
             if (!*bad)
                 fprintf(stderr, "first bad line at %zu, expected %d: \"%.*s\"\n", off, next,
                         (int)(nl - (b->ptr + off)), b->ptr + off);
             (*bad)++;
         }
-        next = sep ? atoi(sep + 2) + 1 : next + 1;
+        next = sep ? (int)strtol(sep + 2, NULL, 10) + 1 : next + 1;
         off = (size_t)(nl - b->ptr) + 1;
     }
     return next;
