@@ -9,6 +9,8 @@ BUILD   ?= build
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
 
+# Quiet by default; `make V=1` shows the commands.
+Q       := $(if $(V),,@)
 MODULES := core config supervise logs store api cli
 SRCS    := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)) $(wildcard src/*.c)
 OBJS    := $(SRCS:%.c=$(BUILD)/%.o)
@@ -22,11 +24,13 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 all: tend
 
 tend: $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # A module's tests link only the modules it depends on, so each module builds and tests alone.
 DEPS_core      := core
@@ -41,7 +45,8 @@ modobjs = $(filter $(foreach d,$(DEPS_$(1)),$(BUILD)/src/$(d)/%),$(LIBOBJS))
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(call modobjs,$$(firstword $$(subst /, ,$$*)))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(call modobjs,$(firstword $(subst /, ,$*))) $(LDLIBS)
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(call modobjs,$(firstword $(subst /, ,$*))) $(LDLIBS)
 
 deps:
 	@scripts/deps.sh
@@ -62,7 +67,7 @@ asan:
 	  LDFLAGS="-fsanitize=address,undefined" TEND_BIN=build-asan/tend test-asan-inner
 
 test-asan-inner: $(UNIT_BINS) $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $(BUILD)/tend $(OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $(BUILD)/tend $(OBJS) $(LDLIBS)
 	@TEND_BIN=$(BUILD)/tend tests/run_all.sh $(UNIT_BINS)
 
 lint:

@@ -27,6 +27,18 @@ median() { sort -g | awk '{a[NR]=$1} END {if (!NR) {print "nan"; exit} m=(NR%2)?
 minimum() { sort -g | head -1; }
 maximum() { sort -g | tail -1; }
 
+# quiet LOG CMD...: run a manager's command with its chatter (tables, "started the daemon")
+# appended to LOG; when it fails, show the end of LOG and pass the failure on.
+quiet() {
+  local log=$1 rc=0; shift
+  "$@" >>"$log" 2>&1 || rc=$?
+  if [ $rc -ne 0 ]; then
+    say "command failed (exit $rc): $*"
+    tail -n 5 "$log" >&2
+  fi
+  return $rc
+}
+
 # wait_until TIMEOUT_S CMD...: run CMD every 10 ms until it succeeds; 1 on timeout.
 wait_until() {
   local deadline=$(($(now_us) + $1 * 1000000)); shift

@@ -31,8 +31,8 @@ m_pm2_config() {
   echo "$out"
 }
 
-m_pm2_daemon_start() { "$PM2_BIN" ping >/dev/null; }
-m_pm2_up() { "$PM2_BIN" start "$1" >/dev/null; }
+m_pm2_daemon_start() { quiet "$PM2_DIR/cli.log" "$PM2_BIN" ping; }
+m_pm2_up() { quiet "$PM2_DIR/cli.log" "$PM2_BIN" start "$1"; }
 m_pm2_start_all() { m_pm2_up "$@"; }
 m_pm2_status_cmd() { echo "$PM2_BIN status"; }
 m_pm2_json_status_cmd() { echo "$PM2_BIN jlist"; }
@@ -48,4 +48,4 @@ m_pm2_stop() {
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   return 0
 }
-m_pm2_stop_all() { "$PM2_BIN" delete all >/dev/null; }
+m_pm2_stop_all() { quiet "$PM2_DIR/cli.log" "$PM2_BIN" delete all; }

@@ -59,12 +59,12 @@ CONF
 
 m_supervisord_ctl() { supervisorctl -c "$SV_CONF" "$@"; }
 m_supervisord_daemon_start() {
-  supervisord -c "$SV_CONF"
+  quiet "$SV_DIR/cli.log" supervisord -c "$SV_CONF"
   wait_until 20 m_supervisord_ctl pid
 }
 # Cold start: supervisord itself starts every autostart program.
-m_supervisord_up() { supervisord -c "$SV_CONF"; }
-m_supervisord_start_all() { m_supervisord_ctl start all >/dev/null; }
+m_supervisord_up() { quiet "$SV_DIR/cli.log" supervisord -c "$SV_CONF"; }
+m_supervisord_start_all() { quiet "$SV_DIR/cli.log" m_supervisord_ctl start all; }
 m_supervisord_status_cmd() { echo "supervisorctl -c $SV_CONF status"; }
 m_supervisord_json_status_cmd() { :; }
 m_supervisord_online_count() { m_supervisord_ctl status 2>/dev/null | grep -c ' RUNNING ' || true; }
@@ -78,4 +78,4 @@ m_supervisord_stop() {
   for _ in $(seq 100); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
 }
-m_supervisord_stop_all() { m_supervisord_ctl stop all >/dev/null; }
+m_supervisord_stop_all() { quiet "$SV_DIR/cli.log" m_supervisord_ctl stop all; }

@@ -43,10 +43,10 @@ YAML
 m_tend_curl() { curl -sf --max-time 10 --unix-socket "$TEND_HOME/tend.sock" "http://tend$1"; }
 # A daemon with no apps, for the "start 100 apps into a running daemon" figure.
 m_tend_daemon_start() {
-  "$TEND_BIN" ping >/dev/null 2>&1
+  quiet "$TEND_DIR/cli.log" "$TEND_BIN" ping
   wait_until 20 m_tend_curl /v1/ping
 }
-m_tend_up() { "$TEND_BIN" up "$1" >/dev/null; }
+m_tend_up() { quiet "$TEND_DIR/cli.log" "$TEND_BIN" up "$1"; }
 m_tend_start_all() { m_tend_up "$@"; }
 m_tend_status_cmd() { echo "$TEND_BIN status"; }
 m_tend_json_status_cmd() { echo "$TEND_BIN status --json"; }
@@ -57,11 +57,11 @@ m_tend_daemon_pid() {
   [ -n "$pid" ] || pid=$(cat "$TEND_HOME/tend.pid" 2>/dev/null || true)
   echo "$pid"
 }
-# Keeper processes of this TEND_HOME: `tend __keeper ...` whose socket is under it.
+# Keeper processes of this TEND_HOME: `tend __keeper $TEND_HOME/keeper.sock`.
 m_tend_helper_pids() {
-  local p
-  for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "__keeper.*$TEND_HOME" && echo "${p#/proc/}"
+  local f
+  for f in $(grep -lsa -e __keeper /proc/[0-9]*/cmdline); do
+    tr '\0' ' ' 2>/dev/null <"$f" | grep -q -- "__keeper $TEND_HOME/" && { f=${f#/proc/}; echo "${f%%/*}"; }
   done
   return 0
 }
@@ -81,4 +81,4 @@ m_tend_stop() {
   kill $keepers 2>/dev/null || true
   return 0
 }
-m_tend_stop_all() { "$TEND_BIN" delete all >/dev/null; }
+m_tend_stop_all() { quiet "$TEND_DIR/cli.log" "$TEND_BIN" delete all; }

@@ -193,7 +193,8 @@ void cfg__app_fingerprint(struct cfg_app *a)
     for (size_t i = 0; a->argv && a->argv[i]; i++)
         fnv_str(&f, "argv", a->argv[i]);
     fnv_str(&f, "cwd", a->cwd);
-    fnv_u64(&f, "instances", (uint64_t)a->instances);
+    /* `instances` is left out on purpose: a new count starts or stops the extra instances
+     * without restarting the others (supervise's "scale" plan). */
     fnv_u64(&f, "port", (uint64_t)a->port);
     fnv_kv(&f, "env", a->env, a->nenv);
     fnv_str(&f, "env_file", a->env_file);

@@ -125,6 +125,20 @@ _Noreturn static void quit(struct keeper *k)
     _exit(0);
 }
 
+/* Entries of processes that died while no daemon ran are never dropped by a daemon: forget
+ * them here (the key ends with the pid), so an idle keeper can exit. */
+static void forget_dead(struct keeper *k)
+{
+    for (size_t i = 0; i < k->n;) {
+        const char *colon = strrchr(k->e[i].key, ':');
+        long pid = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+            drop(k, k->e[i].key); /* moves the last entry here: look at i again */
+        else
+            i++;
+    }
+}
+
 static void handle(struct keeper *k, int fd, const char *msg, int fds[2], int nfds)
 {
     if (strncmp(msg, "PUT ", 4) == 0 && nfds == 2) {
@@ -214,6 +228,8 @@ int sup_keeper_main(const char *sock_path)
         for (int i = k.nclients; i >= 1; i--)
             if (k.pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
                 client_io(&k, i);
+        if (n == 0 && k.nclients == 0)
+            forget_dead(&k);
         if (k.n == 0 && k.nclients == 0 && time(NULL) - k.last_client > IDLE_EXIT_S)
             quit(&k);
     }

@@ -7,6 +7,8 @@
  * waits for them, or leaves them running for the next daemon to adopt; then it closes every
  * handle and calls `done` once from the last close callback. */
 #include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -138,6 +140,19 @@ static void free_apps(struct sup *s)
 }
 
 /* Called from the collector while shutting down: finish once nothing is left to wait for. */
+/* Every app is stopped: nothing is left to adopt, so the next daemon resurrects the saved set
+ * (dump.json) rather than restoring a set of stopped instances, and the keeper holds nothing
+ * worth keeping. */
+static void forget_stopped_apps(struct sup *s)
+{
+    char path[PATH_MAX];
+    if (str_fmt(path, sizeof path, "%s/state.json", s->home) == 0 && unlink(path) < 0 &&
+        errno != ENOENT)
+        tlog_warn("supervise", "cannot remove %s: %s", path, strerror(errno));
+    if (sup_keeper_quit(s->home) < 0)
+        tlog_debug("supervise", "the keeper was already gone");
+}
+
 void sup__shutdown_step(struct sup *s)
 {
     if (s->closing || !s->shutting_down)
@@ -149,6 +164,8 @@ void sup__shutdown_step(struct sup *s)
     sup__ops_fail_all(s);
     free_apps(s);
     sup__keeper_close(s);
+    if (s->stop_apps)
+        forget_stopped_apps(s);
     sup__ready_close(s);
     sup__http_close(s);
     s->gc_timer.data = s->sample_timer.data = s->sigchld.data = s;
