@@ -399,10 +399,10 @@ TEST(fingerprint_moves_with_restart_fields)
     struct cfg_diag d;
     const char *base = "apps:\n  - name: a\n    cmd: x\n";
     const char *same[] = {"    max_memory: 1G\n", "    restart: never\n",
-                          "    cron_restart: \"@daily\"\n"};
+                          "    cron_restart: \"@daily\"\n", "    instances: 2\n"};
     const char *changed[] = {"    cwd: /tmp\n",        "    env: {A: 1}\n",
                              "    kill_timeout: 9s\n", "    port: 4000\n",
-                             "    instances: 2\n",     "    log: {keep: 3}\n",
+                             "    log: {keep: 3}\n",
                              "    ready: notify\n",    "    env_production: {A: 1}\n"};
     char text[300];
     struct cfg *c0 = load(base, "production", &d);
