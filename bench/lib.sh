@@ -89,7 +89,7 @@ kill_ours() {
   [ -n "$pids" ] || return 0
   kill $pids 2>/dev/null || true
   for _ in $(seq 30); do
-    pids=$(for p in $pids; do [ -d "/proc/$p" ] && echo "$p"; done)
+    pids=$(for p in $pids; do [ ! -d "/proc/$p" ] || echo "$p"; done)
     [ -n "$pids" ] || return 0
     sleep 0.1
   done

@@ -74,7 +74,7 @@ m_tend_stop() {
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   # The keeper outlives the daemon by design; it is ours, so it goes too.
   for _ in $(seq 30); do
-    keepers=$(for k in $keepers; do [ -d "/proc/$k" ] && echo "$k"; done)
+    keepers=$(for k in $keepers; do [ ! -d "/proc/$k" ] || echo "$k"; done)
     [ -n "$keepers" ] || return 0
     sleep 0.1
   done

@@ -1,16 +1,19 @@
 /* supervise/ready.c: when is a starting instance online (PM2 lesson 3)?
  *
  *   started  at once after exec;
- *   notify   sd_notify(3) "READY=1" on $TEND_HOME/notify.sock ($NOTIFY_SOCKET in the app's
- *            environment), a datagram socket with SO_PASSCRED: the kernel tells us the
+ *   notify   sd_notify(3) "READY=1" on an abstract unix socket "@tend-notify-<hash of home>"
+ *            ($NOTIFY_SOCKET in the app's environment), a datagram socket with SO_PASSCRED: the kernel tells us the
  *            sender's pid, mapped to an instance through its session (the instance is a
  *            session leader, so `npm start` -> node still maps), or its parent chain;
  *   port     a TCP connect to 127.0.0.1:port succeeds (tried every 100 ms);
  *   http     a GET of ready_url answers 2xx/3xx (every 250 ms; ready_http.c).
  * The instance's state timer enforces ready_timeout (machine.c); a check never blocks the loop.
- * The notify socket is 0666 inside $TEND_HOME: apps may run as another user, and a datagram
- * counts only for the instance its sender's pid belongs to. */
+ * The notify socket is abstract (no file, no permissions) because apps may run as another user
+ * who cannot enter the 0700 $TEND_HOME; a datagram counts only for the instance its sender's
+ * pid belongs to, so another user's process cannot make an instance ready. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,22 +99,27 @@ static void on_notify(uv_poll_t *h, int status, int events)
     }
 }
 
+/* A stable name per home folder, so two daemons (two homes) never share a socket. */
+static void notify_name(const char *home, char *dst, size_t size)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *c = home; *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+    snprintf(dst, size, "@tend-notify-%016llx", (unsigned long long)h);
+}
+
 int sup__ready_init(struct sup *s, struct err *err)
 {
     if (!s->home)
         return 0;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (str_fmt(s->notify_path, sizeof s->notify_path, "%s/notify.sock", s->home) < 0 ||
-        strlen(s->notify_path) >= sizeof sa.sun_path) {
-        s->notify_path[0] = '\0';
-        return err_set(err, -ENAMETOOLONG, "notify socket path too long under %s", s->home);
-    }
-    str_copy(sa.sun_path, s->notify_path, sizeof sa.sun_path);
+    notify_name(s->home, s->notify_path, sizeof s->notify_path);
+    size_t nlen = strlen(s->notify_path); /* "@name": sun_path is "\0name", not NUL-terminated */
+    memcpy(sa.sun_path + 1, s->notify_path + 1, nlen - 1);
+    socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + nlen);
     int one = 1;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    unlink(s->notify_path);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        chmod(s->notify_path, 0666) < 0 ||
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, salen) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
         int rc = err_sys(err, "cannot open the notify socket %s", s->notify_path);
         if (fd >= 0)
@@ -140,7 +148,6 @@ void sup__ready_close(struct sup *s)
     if (!s->notify_active)
         return;
     s->notify_active = false;
-    unlink(s->notify_path);
     sup__close_handle((uv_handle_t *)&s->notify_poll, &s->closing, notify_closed);
 }
 

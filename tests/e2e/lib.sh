@@ -22,7 +22,7 @@ note() { echo "# $*"; }
 
 dump_state() {
   echo "--- tend status" >&2; "$TEND_BIN" status 2>&1 | head -n 40 >&2 || true
-  echo "--- daemon log (tail)" >&2; tail -n 40 "$TEND_HOME/tend.log" 2>/dev/null >&2 || true
+  echo "--- daemon log (tail)" >&2; tail -n 40 "$TEND_HOME/tend.log" >&2 || true
 }
 
 # wait_for SECONDS COMMAND...: poll every 50 ms until COMMAND succeeds or the deadline passes.
