@@ -112,7 +112,7 @@ TEST(up_waits_for_http_and_notify_readiness)
              "    cmd: \"if [ -f %s ]; then exit 1; fi; exec sleep 30\"\n"
              "  - name: note\n    ready: notify\n"
              "    cmd: \"python3 -c \\\"import socket,os; s=socket.socket(socket.AF_UNIX, "
-             "socket.SOCK_DGRAM); s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET'])\\\"; "
+             "socket.SOCK_DGRAM); a=os.environ['NOTIFY_SOCKET']; s.sendto(b'READY=1', chr(0)+a[1:] if a[0]=='@' else a)\\\"; "
              "exec sleep 30\"\n",
              port, mark, mark);
     static const char *const env[] = {"PATH=/usr/bin:/bin:/usr/local/bin", NULL};
