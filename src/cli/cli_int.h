@@ -150,7 +150,9 @@ void cli__print_status(struct cli *cli, const json_t *apps);
 /* GET /v1/status and print the table; returns the exit status. */
 int cli__show_status(struct cli *cli, const char *app);
 /* Print an up/resurrect answer: warnings, plan, then the status table (verbs_apps.c). */
-int cli__print_plan(struct cli *cli, json_t *answer, bool dry_run);
+/* Print warnings (file names shown as typed when abs/typed given), the plan, then status. */
+int cli__print_plan(struct cli *cli, json_t *answer, bool dry_run, const char *abs,
+                    const char *typed);
 
 /* ---- verbs ---- */
 cli_verb_fn cli__verb_up, cli__verb_action, cli__verb_status, cli__verb_describe, cli__verb_env;

@@ -126,8 +126,18 @@ static int up_body(const char *file, const struct cli_args *a, json_t *body)
     return rc;
 }
 
+/* The daemon names the file by its absolute path; show it as the user typed it (STYLE 4). */
+static void print_as_typed(const char *line, const char *abs, const char *typed)
+{
+    size_t n = abs ? strlen(abs) : 0;
+    if (n && strncmp(line, abs, n) == 0 && line[n] == ':')
+        fprintf(stderr, "%s%s\n", typed, line + n);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
 /* 422 config_invalid: every message, then what happened to the running system. */
-static int up_invalid(const char *file, const json_t *ans, const struct err *err)
+static int up_invalid(const char *file, const char *abs, const json_t *ans, const struct err *err)
 {
     const json_t *where = json_object_get(json_object_get(ans, "error"), "where");
     size_t i;
@@ -138,7 +148,7 @@ static int up_invalid(const char *file, const json_t *ans, const struct err *err
         const char *s = json_string_value(w);
         if (!s)
             continue;
-        fprintf(stderr, "%s\n", s);
+        print_as_typed(s, abs, file);
         n += strstr(s, ": warning: ") == NULL;
     }
     if (n == 0) { /* no list came: the message is the one error */
@@ -171,27 +181,29 @@ int cli__verb_up(struct cli *cli, int argc, char **argv)
         goto out;
     rc = cli__call(cli, "POST", "/v1/up", body, &ans, &err);
     if (rc == -TE_CONFIG)
-        rc = up_invalid(file, ans, &err);
+        rc = up_invalid(file, json_string_value(json_object_get(body, "file")), ans, &err);
     else if (rc < 0)
         rc = cli__fail(&err, "apply %s", file);
     else if (cli__flag(&a, "json"))
         cli__print_raw(cli);
     else
-        rc = cli__print_plan(cli, ans, cli__flag(&a, "dry-run"));
+        rc = cli__print_plan(cli, ans, cli__flag(&a, "dry-run"),
+                             json_string_value(json_object_get(body, "file")), file);
 out:
     json_decref(body);
     json_decref(ans);
     return rc;
 }
 
-int cli__print_plan(struct cli *cli, json_t *ans, bool dry_run)
+int cli__print_plan(struct cli *cli, json_t *ans, bool dry_run, const char *abs,
+                    const char *typed)
 {
     size_t i;
     const json_t *x;
     json_array_foreach(json_object_get(ans, "warnings"), i, x)
     {
         if (json_is_string(x))
-            fprintf(stderr, "%s\n", json_string_value(x));
+            print_as_typed(json_string_value(x), abs, typed);
     }
     const json_t *plan = json_object_get(ans, "plan");
     if (json_array_size(plan) == 0)

@@ -157,7 +157,7 @@ int cli__verb_resurrect(struct cli *cli, int argc, char **argv)
     else if (cli__flag(&a, "json"))
         cli__print_raw(cli);
     else
-        rc = cli__print_plan(cli, ans, false);
+        rc = cli__print_plan(cli, ans, false, NULL, NULL);
     json_decref(ans);
     return rc;
 }

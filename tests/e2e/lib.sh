@@ -67,8 +67,7 @@ cleanup() {
     "$TEND_BIN" kill >/dev/null 2>&1 || true
     wait_for 10 bash -c "! kill -0 $dp" || kill -9 "$dp" 2>/dev/null
   fi
-  local kp; kp=$(cat "$TEND_HOME/keeper.pid" 2>/dev/null)
-  [ -n "$kp" ] && alive "$kp" && kill "$kp" 2>/dev/null
+  local kp; for kp in $(pgrep -f "__keeper $TEND_HOME/" 2>/dev/null); do kill "$kp" 2>/dev/null; done
   # Apps this test started, recorded by pid in $T/pids (one per line), and their groups.
   if [ -f "$T/pids" ]; then
     while read -r p; do [ -n "$p" ] && kill -9 -- "-$p" "$p" 2>/dev/null; done < "$T/pids"
