@@ -68,7 +68,10 @@ asan:
 
 test-asan-inner: $(UNIT_BINS) $(OBJS)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $(BUILD)/tend $(OBJS) $(LDLIBS)
-	@TEND_BIN=$(BUILD)/tend tests/run_all.sh $(UNIT_BINS)
+	@rm -rf /tmp/tend-asan-logs && mkdir -p /tmp/tend-asan-logs
+	@ASAN_LOG_DIR=/tmp/tend-asan-logs ASAN_OPTIONS=log_path=/tmp/tend-asan-logs/asan:detect_leaks=1 \
+	  UBSAN_OPTIONS=log_path=/tmp/tend-asan-logs/ubsan:print_stacktrace=1 \
+	  TEND_BIN=$(BUILD)/tend tests/run_all.sh $(UNIT_BINS)
 
 lint:
 	@scripts/lint.sh

@@ -35,6 +35,13 @@ if [ "${E2E:-1}" != 0 ]; then
   fi
 fi
 
+# Under `make asan` every tend process writes sanitizer reports to $ASAN_LOG_DIR: a daemon or
+# keeper that hit an error or leaked fails the run even if no test noticed.
+if [ -n "${ASAN_LOG_DIR:-}" ] && [ -n "$(ls -A "$ASAN_LOG_DIR" 2>/dev/null)" ]; then
+  for f in "$ASAN_LOG_DIR"/*; do echo "--- sanitizer report $f"; head -n 40 "$f"; done
+  failed=$((failed + 1)); failures+=("sanitizer reports in $ASAN_LOG_DIR")
+fi
+
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
