@@ -123,3 +123,18 @@ busy_pct() {
   awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); bu = y[1] - x[1]; id = y[2] - x[2];
     printf "%.0f", (bu + id) ? 100 * bu / (bu + id) : 0}'
 }
+
+# wait_quiet: before a figure, wait while the machine is busy with other work (more than
+# QUIET_PCT % over a 1 s sample), within a budget of QUIET_BUDGET_S seconds for the whole
+# run; leaves the last sample in BUSY, which run.sh records beside the figure.
+QUIET_PCT=${QUIET_PCT:-15}
+quiet_left=${QUIET_BUDGET_S:-240}
+wait_quiet() {
+  BUSY=$(busy_pct 1)
+  [ "$BUSY" -le "$QUIET_PCT" ] || say "the machine is $BUSY % busy with other work; waiting (budget ${quiet_left} s)"
+  while [ "$BUSY" -gt "$QUIET_PCT" ] && [ "$quiet_left" -gt 0 ]; do
+    sleep 2
+    quiet_left=$((quiet_left - 3))
+    BUSY=$(busy_pct 1)
+  done
+}

@@ -11,9 +11,9 @@
 LOG_LINES=${LOG_LINES:-2097152}
 
 fig_log_baseline() {
-  local dir=$WORK/baseline i s e
+  local dir=$WORK/baseline s e
   mkdir -p "$dir"
-  for i in 1 2 3; do
+  for _ in 1 2 3; do
     rm -f "$dir/stamps" "$dir/out.log"
     "$BUILD/lines" "$LOG_LINES" "$dir/stamps" >"$dir/out.log" &
     local pid=$!
@@ -44,7 +44,7 @@ fig_logs() {
   wait "$waiter"
   res=$(cat "$dir/wait.txt")
   echo "$res" >"$RESULTS/$M-$key-wait.txt"
-  local kv
+  local kv w_status=none w_app_start_ns=0 w_app_end_ns=0 w_last_growth_ns=0 w_size=0 w_shrunk=0
   for kv in $res; do declare "w_${kv%%=*}=${kv#*=}"; done
   # the peak memory of the daemon (and keeper) during the flood, before anything else runs
   local pid helpers h hw=0

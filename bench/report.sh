@@ -47,7 +47,7 @@ cell_crash() {
   printf '%.1f ms (min %.1f, p90 %.1f; n=%s)\n' "$x" "$(v "$1" crash_min_ms)" "$(v "$1" crash_p90_ms)" "$(v "$1" crash_n)"
 }
 cell_logs() {  # M TS
-  local k=logs$2 r s miss torn dup st
+  local k=logs$2 r s miss torn dup
   r=$(v "$1" "${k}_ratio"); s=$(v "$1" "${k}_s")
   [ -n "$r" ] || { why "$1" "$k"; return; }
   miss=$(v "$1" "${k}_missing"); torn=$(v "$1" "${k}_torn"); dup=$(v "$1" "${k}_duplicated")
@@ -79,7 +79,7 @@ table() {
   echo "|---|---|---|---|---|"
   row "daemon memory (RSS), 4 apps" "< 5 MiB" cell_mem mem4 mem4
   row "daemon memory (RSS), 100 apps" "< 12 MiB" cell_mem mem100 cold
-  row "the same after the 100 apps' idle minute and 23 status calls" "< 12 MiB" cell_mem mem100_after_idle fleet
+  row "the same after the status figure and an idle minute" "< 12 MiB" cell_mem mem100_after_idle fleet
   row "daemon peak memory (VmHWM) while an app floods $(awk -v n="$(v run log_lines)" 'BEGIN {printf "%.0f", n * 100 / 1048576}') MiB to stdout" "< 8 MiB" cell_hwm
   row "\`status\` wall time, 100 apps (median)" "< 10 ms" cell_ms status_ms fleet
   row "status as JSON, 100 apps (\`pm2 jlist\`, \`tend status --json\`)" "—" cell_ms status_json_ms fleet
@@ -99,6 +99,11 @@ m() { v machine "$1"; }
 busy_summary() {
   awk -F'\t' '$2 ~ /^busy_before_.*_pct$/ && $1 != "run" {n++; s += $3; if ($3 > mx) mx = $3; if ($3 > 15) hot = hot sprintf("%s%s %s %s %%", (hot ? ", " : ""), $1, substr($2, 13, length($2) - 16), $3)}
     END {if (!n) {print "not sampled"; exit} printf "mean %.0f %%, max %d %%", s / n, mx; if (hot) printf " (over 15 %%: %s)", hot}' "$tsv"
+}
+pss_sum() {
+  local d h
+  d=$(v tend "$1_daemon_pss_kib"); h=$(v tend "$1_helper_pss_kib")
+  [ -n "$d" ] && mib $((d + ${h:-0})) || echo "(pending)"
 }
 flood_mib=$(awk -v n="$(v run log_lines)" 'BEGIN {printf "%.0f", n * 100 / 1048576}')
 tend_ver=$(v tend version); [ -n "$tend_ver" ] || tend_ver="pending: $(v tend pending)"
@@ -135,7 +140,7 @@ Lower is better except for log capture. "lost" counts numbered lines that never 
 | Node.js (for PM2) | $(m node) |
 | PM2 | $(v pm2 version) (npm, \`bench/package.json\`) |
 | supervisord | $(v supervisord version) (Debian package \`supervisor\`) |
-| tend | $tend_ver |
+| tend | $tend_ver$([ -n "$(v tend binary)" ] && echo " (binary sha256 $(v tend binary))") |
 | tend source | $(m git) |
 | run | $(m date) |
 | other work on the machine | $(v run busy_before_pct) % busy before the run (load average $(v run loadavg_before)); before each figure: $(busy_summary) |
@@ -151,7 +156,10 @@ afterwards (\`tend kill\`, \`pm2 kill\`, \`supervisorctl shutdown\`).
 - **Daemon memory**: VmRSS of the manager's own process (PM2's God daemon, \`supervisord\`,
   the tend daemon) 5 s after all apps run; the apps are not counted. tend's keeper (\`tend
   __keeper\`, which holds the read ends of the apps' pipes so apps survive a daemon crash,
-  DESIGN invariant 5) is shown beside the daemon and added up.
+  DESIGN invariant 5) is shown beside the daemon and added up. The sum counts the pages the
+  two share (the tend binary, the libraries) twice; as PSS, which splits shared pages between
+  the processes sharing them, daemon + keeper come to $(pss_sum mem4) with 4 apps and
+  $(pss_sum mem100) with 100.
 - **Peak memory during a flood**: VmHWM of a fresh daemon whose only app writes $flood_mib MiB
   ($(v run log_lines) lines of 100 bytes) to stdout as fast as it can, read once every byte is in the
   log file (the same run as the log-capture figure).

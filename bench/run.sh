@@ -69,17 +69,18 @@ record run start_runs "${START_RUNS:=3}"
 record run clk_tck "$CLK_TCK"
 export IDLE_S STATUS_RUNS CRASHES CRASH_RUN_MS LOG_LINES START_RUNS
 
-# Others' work on this machine skews every figure: wait (up to QUIET_WAIT_S) for a quiet one.
-busy=$(busy_pct 2)
-if [ "$busy" -gt 15 ]; then
-  say "the machine is $busy % busy with other work; waiting up to ${QUIET_WAIT_S:=120} s for it to calm down"
-  for _ in $(seq $((QUIET_WAIT_S / 5))); do
-    busy=$(busy_pct 5)
-    [ "$busy" -le 15 ] && break
-  done
-fi
-record run busy_before_pct "$busy"
+# Others' work on this machine skews every figure: before each one, wait (within a budget,
+# QUIET_BUDGET_S for the whole run) until the machine is quiet, and record how busy it was.
+wait_quiet
+record run busy_before_pct "$BUSY"
 record run loadavg_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# tend is being rebuilt by others while we run: measure one snapshot of the binary throughout.
+if [ -x "$TEND_BIN" ]; then
+  record tend binary "$(sha256sum "$TEND_BIN" | cut -c1-12), built $(date -u -r "$TEND_BIN" +%Y-%m-%dT%H:%MZ)"
+  cp "$TEND_BIN" "$WORK/tend"
+  TEND_BIN=$WORK/tend
+fi
 
 active=()
 for M in ${managers//,/ }; do
@@ -99,7 +100,8 @@ done
 run_fig() {
   local fig=$1 rc; shift
   for M in "${active[@]}"; do
-    record "$M" "busy_before_${fig}${1:-}_pct" "$(busy_pct 1)"
+    wait_quiet
+    record "$M" "busy_before_${fig}${1:-}_pct" "$BUSY"
     say "$fig $* / $M"
     set +e
     ( set -e; trap 'mgr stop' EXIT; "fig_$fig" "$@" )
@@ -116,7 +118,7 @@ for fig in ${figures//,/ }; do
     fleet) run_fig fleet ;;
     cold) run_fig cold ;;
     crash) run_fig crash ;;
-    logs) fig_log_baseline; run_fig logs 0; run_fig logs 1 ;;
+    logs) wait_quiet; record file busy_before_baseline_pct "$BUSY"; fig_log_baseline; run_fig logs 0; run_fig logs 1 ;;
     *) echo "bench/run.sh: unknown figure \"$fig\"" >&2; exit 2 ;;
   esac
 done

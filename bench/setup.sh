@@ -20,26 +20,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "bench/setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
-  # policy-rc.d keeps Debian's supervisor package from starting a system-wide supervisord:
-  # the benchmark runs its own instance with its own config.
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The Debian package enables a system supervisord; it is not ours to measure, and it is not
-# started by this script (in containers without systemd it is not running either).
+# On a machine with systemd the Debian package also starts a system-wide supervisord; the
+# benchmark never talks to it: it runs its own instances with their own config and socket.
 
 if [ ! -x "$here/node_modules/.bin/pm2" ]; then
   echo "bench/setup: npm install pm2 into bench/node_modules" >&2
   if [ -f "$here/package-lock.json" ]; then
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
   else
-    (cd "$here" && npm install --no-audit --no-fund --loglevel=error pm2@5)
+    (cd "$here" && npm install --no-audit --no-fund --loglevel=error --save-exact pm2@7.0.4)
   fi
 fi
 
+# Always rebuilt (well under a second): a binary left from an older checkout must never be
+# measured in place of its source.
 mkdir -p "$here/build"
 for src in "$here"/apps/*.c "$here"/tools/*.c; do
-  bin="$here/build/$(basename "$src" .c)"
-  if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
-    ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$bin" "$src"
-  fi
+  ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$here/build/$(basename "$src" .c)" "$src"
 done

@@ -9,6 +9,10 @@ pkgs=(
   libcurl4-openssl-dev
   curl procps python3 valgrind
 )
+# backup/: zstd and OpenSSL's libcrypto are linked; the tools it runs (and the test servers on
+# 127.0.0.1) come from these packages: pg_dump/pg_restore/psql/initdb, redis-server/redis-cli,
+# age, zstd for restoring by hand.
+pkgs+=(libzstd-dev libssl-dev postgresql redis-server age zstd)
 # node runs PM2 ecosystem.config.js files (tend import / tend up) and the tests of that path.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 

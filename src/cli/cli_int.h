@@ -28,13 +28,13 @@ struct cli {
     bool color_err;
     char home[4096];      /* $TEND_HOME, absolute; "" until cli__client_init */
     char sock[4096];      /* home + "/tend.sock" */
-    void *curl;           /* CURL *, made on first request; owned here */
     long status;          /* HTTP status of the last answer */
     struct buf resp;      /* raw body of the last answer (not for streams) */
     cli_line_fn *on_line; /* set while streaming NDJSON */
     void *line_ctx;
-    struct buf partial; /* a streamed line not yet complete */
-    bool stopped;       /* the line reader ended the stream */
+    struct buf partial;   /* a streamed line not yet complete */
+    bool stopped;         /* the line reader ended the stream */
+    bool is_client_ready; /* resp and partial are set up (client.c) */
 };
 
 typedef int cli_verb_fn(struct cli *cli, int argc, char **argv);

@@ -1,19 +1,29 @@
 /* cli/client.c: the CLI's door to the daemon: HTTP/1.1 over $TEND_HOME/tend.sock, and autostart.
  *
- * One libcurl easy handle per run, made on the first request and reused, so `tend status` costs
- * one connect and one round trip. The connect timeout is 2 s; there is no total timeout because
- * stop/reload may legitimately take long (Ctrl-C still ends the CLI at once: SIGINT keeps its
- * default action). When a verb needs the daemon and the socket is missing or refuses the
- * connection, the daemon is started like PM2 does (fork, setsid, exec /proc/self/exe daemon,
+ * Why not libcurl: linking it made every tend process map ~33 more shared libraries, and an
+ * empty program with our libraries started in ~5 ms instead of ~1.7 ms, against a `tend status`
+ * budget of 10 ms (DESIGN.md, "Performance targets"). The CLI only ever speaks to our own API
+ * over a unix socket, so a small blocking client does: one connection per request (a unix
+ * connect costs microseconds), a request line, Host, Content-Type: application/json and
+ * Content-Length for a body, and `Connection: close`; the answer is framed by http_parser
+ * (Content-Length, chunked for `logs --follow`, or until EOF), and a stream's NDJSON lines go to
+ * the reader as each read() returns them. Nothing else of HTTP (TLS, redirects, proxies, auth,
+ * TCP) is supported or needed: the daemon's TCP door is for other programs.
+ *
+ * The connect timeout is 2 s; there is no total timeout because stop/reload may legitimately
+ * take long (Ctrl-C still ends the CLI at once: SIGINT keeps its default action, and EINTR from
+ * other signals is retried). When a verb needs the daemon and the socket is missing or refuses
+ * the connection, the daemon is started like PM2 does (fork, setsid, exec /proc/self/exe daemon,
  * output appended to $TEND_HOME/tend.log), then GET /v1/ping is polled every 20 ms until a 5 s
  * deadline. The failed request never reached a daemon, so sending it again is safe, POSTs too.
  *
- * Invariant: a request is sent at most once to a daemon that accepted the connection. */
+ * Invariant: a request is sent at most once to a daemon that accepted the connection (only a
+ * failed connect, reported as -ECONNREFUSED, leads to a retry). */
 #include "cli/cli_int.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <http_parser.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -21,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +47,8 @@
 #define START_DEADLINE_MS 5000
 #define START_POLL_MS 20
 #define STREAM_LINE_MAX (1024 * 1024)
+#define ANSWER_MAX (64u << 20)
+#define READ_SIZE (64 * 1024)
 
 int cli__home(struct cli *cli, struct err *err)
 {
@@ -75,102 +88,212 @@ int cli__home(struct cli *cli, struct err *err)
     return 0;
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    struct cli *cli = arg;
-    size_t len = size * n;
-    long status = 0;
-    curl_easy_getinfo(cli->curl, CURLINFO_RESPONSE_CODE, &status);
-    /* An error answer to a stream is one JSON object, not lines: keep it whole. */
-    if (cli->on_line && status < 400) {
-        if (cli__lines_feed(&cli->partial, p, len, cli->on_line, cli->line_ctx) != 0) {
-            cli->stopped = true; /* the reader is done (or stdout is gone) */
-            return 0;
-        }
-        return len;
-    }
-    return buf_append(&cli->resp, p, len) < 0 ? 0 : len;
-}
+/* ---- one exchange ------------------------------------------------------------------------ */
 
-static int handle(struct cli *cli, struct err *err)
+static int resources(struct cli *cli, struct err *err)
 {
-    if (cli->curl)
+    if (cli->is_client_ready)
         return 0;
     int rc = cli__home(cli, err);
     if (rc < 0)
         return rc;
-    curl_global_init(CURL_GLOBAL_NOTHING); /* no TLS: we only speak to a unix socket */
-    CURL *c = curl_easy_init();
-    if (!c)
-        return err_set(err, -ENOMEM, "cannot set up libcurl");
-    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cli->sock);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, cli);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "tend-cli");
-    cli->curl = c;
-    buf_init(&cli->resp, 64u << 20);
+    buf_init(&cli->resp, ANSWER_MAX);
     buf_init(&cli->partial, STREAM_LINE_MAX);
+    cli->is_client_ready = true;
     return 0;
 }
 
-/* Did the connection fail in a way that means "no daemon" (start one), not "some other trouble"? */
-static bool no_daemon(struct cli *cli, CURLcode cc)
+/* Trouble after the connection was accepted (code is -errno or -TE_*, never -ECONNREFUSED). */
+static int talk_error(struct cli *cli, int code, const char *why, struct err *err)
 {
-    if (cc != CURLE_COULDNT_CONNECT)
-        return false;
-    long os = 0;
-    curl_easy_getinfo(cli->curl, CURLINFO_OS_ERRNO, &os);
-    if (os == ENOENT || os == ECONNREFUSED)
-        return true;
-    return os == 0 && access(cli->sock, F_OK) < 0;
+    err_set(err, code == -ECONNREFUSED ? -EIO : code, "cannot talk to the daemon on %s: %s",
+            cli->sock, why ? why : strerror(-code));
+    err_hint(err, "if it keeps happening, see %s/tend.log", cli->home);
+    return err->code;
 }
 
-static int conn_error(struct cli *cli, CURLcode cc, struct err *err)
+/* Connect to the daemon's socket within CONNECT_TIMEOUT_MS. -ECONNREFUSED (and only then) means
+ * nobody listens there: the socket is missing or refuses, so a daemon may be started. */
+static int dial(struct cli *cli, int *out, struct err *err)
 {
-    long os = 0;
-    curl_easy_getinfo(cli->curl, CURLINFO_OS_ERRNO, &os);
-    if (cc == CURLE_COULDNT_CONNECT && no_daemon(cli, cc)) {
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    str_copy(sa.sun_path, cli->sock, sizeof sa.sun_path); /* length checked by cli__home */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_sys(err, "cannot make a socket to talk to the daemon");
+    /* Not a non-blocking connect + poll(): on AF_UNIX, connect() never returns EINPROGRESS;
+     * when the daemon's backlog is full it fails at once with EAGAIN, leaving nothing to poll.
+     * A blocking connect waits for room in the backlog, and on Linux SO_SNDTIMEO bounds that
+     * wait (unix_stream_connect() uses the send timeout), ending it with EAGAIN. */
+    struct timeval tv = {CONNECT_TIMEOUT_MS / 1000, (CONNECT_TIMEOUT_MS % 1000) * 1000};
+    uint64_t deadline = clock_mono_ms() + CONNECT_TIMEOUT_MS;
+    int rc = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ? -errno : 0;
+    while (rc == 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        rc = errno == EINTR && clock_mono_ms() < deadline ? 0 : -errno;
+    if (rc == 0) {
+        struct timeval none = {0, 0}; /* no timeout on the exchange itself */
+        rc = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none) < 0 ? -errno : 0;
+    }
+    if (rc == 0) {
+        *out = fd;
+        return 0;
+    }
+    close(fd);
+    if (rc == -ENOENT || rc == -ECONNREFUSED) {
         err_set(err, -ECONNREFUSED, "the daemon is not running (nothing answers on %s)", cli->sock);
         err_hint(err, "start it with tend ping, or see $TEND_HOME/tend.log if it crashed");
-    } else if (os) {
-        err_set(err, -(int)os, "cannot talk to the daemon on %s: %s", cli->sock, strerror((int)os));
-        if (os == EACCES)
-            err_hint(err, "the socket belongs to another user: run tend as that user");
+    } else if (rc == -EAGAIN || rc == -EINTR) {
+        err_set(err, -ETIMEDOUT,
+                "cannot talk to the daemon on %s: it did not accept the "
+                "connection within %ds",
+                cli->sock, CONNECT_TIMEOUT_MS / 1000);
+        err_hint(err, "it may be stuck; see %s/tend.log", cli->home);
     } else {
-        err_set(err, -EIO, "cannot talk to the daemon on %s: %s", cli->sock,
-                curl_easy_strerror(cc));
-        err_hint(err, "if it keeps happening, see %s/tend.log", cli->home);
+        err_set(err, rc, "cannot talk to the daemon on %s: %s", cli->sock, strerror(-rc));
+        if (rc == -EACCES)
+            err_hint(err, "the socket belongs to another user: run tend as that user");
+        else
+            err_hint(err, "if it keeps happening, see %s/tend.log", cli->home);
     }
     return err->code;
 }
 
-/* One exchange. Returns 0 with cli->status set, or the curl code (> 0) when it failed. */
-static int perform(struct cli *cli, const char *method, const char *path, const char *body)
+static int send_all(int fd, const char *p, size_t n)
 {
-    char url[1024];
-    struct curl_slist *hdr = NULL;
-    snprintf(url, sizeof url, "http://tend%s", path);
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL); /* a daemon gone away is EPIPE, not SIGPIPE */
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -errno;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The parser's view of one exchange. */
+struct answer {
+    struct cli *cli;
+    bool is_done; /* the whole answer arrived */
+    int fail;     /* why a callback stopped the parser: -TE_TOOBIG, or -ECANCELED (reader) */
+};
+
+static int on_headers(http_parser *p)
+{
+    struct answer *a = p->data;
+    a->cli->status = (long)p->status_code;
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct answer *a = p->data;
+    struct cli *cli = a->cli;
+    /* An error answer to a stream is one JSON object, not lines: keep it whole. */
+    if (cli->on_line && cli->status < 400) {
+        if (cli__lines_feed(&cli->partial, at, len, cli->on_line, cli->line_ctx) != 0) {
+            cli->stopped = true; /* the reader is done (or stdout is gone) */
+            a->fail = -ECANCELED;
+            return -1;
+        }
+        return 0;
+    }
+    if (buf_append(&cli->resp, at, len) < 0) {
+        a->fail = -TE_TOOBIG;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_complete(http_parser *p)
+{
+    ((struct answer *)p->data)->is_done = true;
+    http_parser_pause(p, 1); /* ignore whatever might follow */
+    return 0;
+}
+
+static const http_parser_settings answer_settings = {
+    .on_headers_complete = on_headers,
+    .on_body = on_body,
+    .on_message_complete = on_complete,
+};
+
+/* Read and parse the answer until it is complete (or the reader stops a stream). */
+static int receive(struct cli *cli, int fd, struct err *err)
+{
+    http_parser p;
+    struct answer a = {cli, false, 0};
+    char in[READ_SIZE];
+    http_parser_init(&p, HTTP_RESPONSE);
+    p.data = &a;
+    for (;;) {
+        ssize_t n = read(fd, in, sizeof in);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return talk_error(cli, -errno, NULL, err);
+        http_parser_execute(&p, &answer_settings, in, (size_t)n); /* n == 0: the end of input */
+        if (a.is_done)
+            return 0;
+        if (a.fail == -ECANCELED)
+            return err_set(err, a.fail, "the reader stopped the stream");
+        if (a.fail == -TE_TOOBIG)
+            return err_set(err, a.fail, "the daemon's answer is over %u MiB", ANSWER_MAX >> 20);
+        if (n == 0) /* the parser calls this HPE_INVALID_EOF_STATE; say it plainly */
+            return talk_error(cli, -EIO, "the connection closed before the whole answer came", err);
+        enum http_errno he = HTTP_PARSER_ERRNO(&p);
+        if (he != HPE_OK)
+            return talk_error(cli, -EIO, http_errno_description(he), err);
+    }
+}
+
+/* One exchange on a new connection. 0 with cli->status set, else a negative code with err;
+ * -ECONNREFUSED: no daemon listens (nothing was sent). */
+static int perform(struct cli *cli, const char *method, const char *path, const char *body,
+                   struct err *err)
+{
+    struct buf req = {0};
+    int fd = -1, rc;
+    bool has_body = strcmp(method, "POST") == 0;
     buf_reset(&cli->resp);
     buf_reset(&cli->partial);
     cli->status = 0;
-    curl_easy_setopt(cli->curl, CURLOPT_URL, url);
-    if (strcmp(method, "POST") == 0) {
-        hdr = curl_slist_append(NULL, "Content-Type: application/json");
-        hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue wait for big bodies */
-        curl_easy_setopt(cli->curl, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(cli->curl, CURLOPT_POSTFIELDS, body ? body : "{}");
-    } else {
-        curl_easy_setopt(cli->curl, CURLOPT_HTTPHEADER, NULL);
-        curl_easy_setopt(cli->curl, CURLOPT_HTTPGET, 1L);
+    if (has_body && !body)
+        body = "{}";
+    for (const char *c = path; *c; c++)
+        if ((unsigned char)*c <= ' ')
+            return err_set(err, -TE_INVALID, "bad request path \"%s\"", path); /* our bug */
+    rc = buf_printf(&req,
+                    "%s %s HTTP/1.1\r\nHost: tend\r\nUser-Agent: tend-cli\r\n"
+                    "Connection: close\r\n",
+                    method, path);
+    if (rc == 0 && has_body)
+        rc = buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                        strlen(body));
+    if (rc == 0)
+        rc = buf_puts(&req, "\r\n");
+    if (rc == 0 && has_body)
+        rc = buf_puts(&req, body);
+    if (rc < 0) {
+        err_set(err, rc, "cannot build the request for %s", path);
+        goto out;
     }
-    CURLcode cc = curl_easy_perform(cli->curl);
-    curl_easy_setopt(cli->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hdr);
-    curl_easy_getinfo(cli->curl, CURLINFO_RESPONSE_CODE, &cli->status);
-    return cc == CURLE_OK ? 0 : (int)cc;
+    if ((rc = dial(cli, &fd, err)) < 0)
+        goto out;
+    if ((rc = send_all(fd, req.ptr, req.len)) < 0) {
+        rc = talk_error(cli, rc, NULL, err);
+        goto out;
+    }
+    rc = receive(cli, fd, err);
+out:
+    if (fd >= 0)
+        close(fd); /* also how a stopped stream ends: the daemon sees the connection go */
+    buf_fini(&req);
+    return rc;
 }
+
+/* ---- starting the daemon ---------------------------------------------------------------- */
 
 static void sleep_ms(unsigned ms)
 {
@@ -187,7 +310,7 @@ static void exec_daemon(const struct cli *cli, const char *exe, const char *log)
     int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
         _exit(127);
-    for (int fd = 3; fd < 1024; fd++) /* curl's sockets and the like are not the daemon's */
+    for (int fd = 3; fd < 1024; fd++) /* the CLI's descriptors are not the daemon's */
         close(fd);
     if (chdir("/") < 0)
         _exit(127);
@@ -210,8 +333,9 @@ static int wait_started(struct cli *cli, pid_t pid, struct err *err)
 {
     uint64_t deadline = clock_mono_ms() + START_DEADLINE_MS;
     char why[64];
+    struct err ignored = {0};
     for (;;) {
-        if (perform(cli, "GET", "/v1/ping", NULL) == 0 && cli->status == 200) {
+        if (perform(cli, "GET", "/v1/ping", NULL, &ignored) == 0 && cli->status == 200) {
             json_t *a = json_loadb(cli->resp.ptr, cli->resp.len, 0, NULL);
             json_int_t p = json_integer_value(json_object_get(a, "pid"));
             fprintf(stderr, "tend: started the daemon (pid %lld)\n", (long long)(p ? p : pid));
@@ -275,21 +399,22 @@ static int api_error(struct cli *cli, json_t *answer, struct err *err)
 static int exchange(struct cli *cli, const char *method, const char *path, const char *body,
                     struct err *err)
 {
-    int rc = handle(cli, err);
+    int rc = resources(cli, err);
     if (rc < 0)
         return rc;
-    int cc = perform(cli, method, path, body);
-    if (cc && cli->autostart && no_daemon(cli, (CURLcode)cc)) {
+    rc = perform(cli, method, path, body, err);
+    if (rc == -ECONNREFUSED && cli->autostart) {
         cli->autostart = false; /* once per run */
         cli_line_fn *fn = cli->on_line;
         cli->on_line = NULL; /* the pings are not the stream */
+        err_clear(err);
         rc = start_daemon(cli, err);
         cli->on_line = fn;
         if (rc < 0)
             return rc;
-        cc = perform(cli, method, path, body);
+        rc = perform(cli, method, path, body, err);
     }
-    return cc ? conn_error(cli, (CURLcode)cc, err) : 0;
+    return rc;
 }
 
 int cli__call(struct cli *cli, const char *method, const char *path, json_t *body, json_t **answer,
@@ -355,9 +480,7 @@ bool cli__daemon_answers(struct cli *cli)
 
 void cli__client_fini(struct cli *cli)
 {
-    if (cli->curl)
-        curl_easy_cleanup(cli->curl);
-    cli->curl = NULL;
+    cli->is_client_ready = false;
     buf_fini(&cli->resp);
     buf_fini(&cli->partial);
 }

@@ -438,9 +438,13 @@ static bool is_extension_key(const char *key)
     return str_starts(key, "x-");
 }
 
+/* check_backup.c (declared here because config_int.h was not this change's to edit). */
+void cfg__check_backups(struct cfg__ck *ck, const struct cfg_node *list, struct cfg_backups *out);
+
 int cfg__check(struct cfg__ck *ck, const struct cfg_node *root)
 {
-    static const char *const top_keys[] = {"apps", "logs", "api", NULL}; /* ties: first */
+    /* Ties in did-you-mean go to the first. */
+    static const char *const top_keys[] = {"apps", "logs", "api", "backups", NULL};
     struct cfg *c = ck->cfg;
     cfg__check_keys(ck, root, top_keys, is_extension_key, NULL);
     cfg__log_defaults(&c->log_defaults);
@@ -457,6 +461,8 @@ int cfg__check(struct cfg__ck *ck, const struct cfg_node *root)
         check_api(ck, v, &c->api);
     if ((v = cfg__node_get(root, "apps")))
         check_apps(ck, v);
+    if ((v = cfg__node_get(root, "backups")))
+        cfg__check_backups(ck, v, NULL);
     check_profile_used(ck);
     return ck->diag->nerrors ? -TE_CONFIG : 0;
 }

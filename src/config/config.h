@@ -196,4 +196,78 @@ bool cfg_is_pm2_file(const char *path, const char *text);
  * `profile` selects env_<profile> into the output's env. */
 int cfg_pm2_to_yaml(const char *path, struct buf *yaml, struct cfg_diag *diag);
 
+/* ---- backups (check_backup.c) ---------------------------------------------------------------
+ * `backups:` in tend.yaml, one struct cfg_backup per job. cfg_load() checks them with the rest
+ * of the file; the typed jobs are a separate refcounted snapshot (struct cfg_backups) built from
+ * the same text by cfg_backups_load(), so struct cfg and its free function stay as they are. */
+enum cfg_backup_source { CFG_BACKUP_POSTGRES, CFG_BACKUP_REDIS, CFG_BACKUP_FILES };
+enum cfg_pg_format { CFG_PG_CUSTOM, CFG_PG_PLAIN, CFG_PG_DIRECTORY };
+enum cfg_compress { CFG_COMPRESS_ZSTD, CFG_COMPRESS_GZIP, CFG_COMPRESS_NONE };
+enum cfg_target_kind { CFG_TARGET_LOCAL, CFG_TARGET_S3 };
+
+struct cfg_backup_keep {     /* all 0 = keep everything */
+    int last, hourly, daily, weekly, monthly;
+    uint64_t max_age_ms;
+};
+
+struct cfg_backup_target {
+    enum cfg_target_kind kind;
+    int line, col;
+    char *path;              /* local: absolute folder */
+    char *endpoint, *bucket, *prefix, *region; /* s3 */
+    char *access_key_id, *secret_access_key, *credentials_file;
+};
+
+/* Owned by its struct cfg_backups. Secrets (the password in `url`, secret_access_key) are kept
+ * as written: mask them with str_mask_url()/str_mask() before any output. */
+struct cfg_backup {
+    char *name;
+    int line, col;
+    enum cfg_backup_source source;
+    char *url;                 /* postgres, redis; NULL = libpq environment (postgres) */
+    char **databases;          /* postgres: NULL-terminated, NULL = the database in `url` */
+    bool all_databases;        /* postgres: `databases: all` */
+    enum cfg_pg_format format; /* default custom */
+    char **paths, **exclude;   /* files: absolute paths, tar --exclude patterns */
+    char *schedule;            /* as written, or NULL: runs only when asked */
+    struct cron cron;
+    char *timezone;            /* IANA name or NULL (local) */
+    struct cfg_backup_keep keep;
+    struct cfg_backup_target *targets;
+    size_t ntargets;
+    enum cfg_compress compress; /* default zstd */
+    int level;                  /* default 3 (zstd) or 6 (gzip) */
+    char **recipients;          /* age recipients, NULL-terminated; NULL = not encrypted */
+    char *identity;             /* age identity file for verify: restore, drill and restore */
+    uint64_t timeout_ms;        /* default 6h */
+    char *before, *after;       /* /bin/sh -c commands, or NULL */
+    bool verify_restore;        /* `verify: restore`: drill after every successful run */
+    char *drill_schedule;       /* `drill: {schedule}` as written, or NULL */
+    struct cron drill_cron;
+    char *drill_query;          /* NULL = count of user tables */
+};
+
+struct cfg_backups {
+    int refs;
+    struct cfg_backup **jobs;
+    size_t n;
+};
+/* The backup jobs of snapshot `c`, checked again from c->source with the same options that
+ * loaded it (so ${VAR} and relative paths resolve the same way). 0 and *out (refs = 1, n may be
+ * 0); -TE_CONFIG with diag filled. */
+int cfg_backups_load(const struct cfg *c, const struct cfg_load_opts *opts,
+                     struct cfg_backups **out, struct cfg_diag *diag);
+/* The same from YAML text (tests, `tend check`). */
+int cfg_backups_load_mem(const char *name, const char *text, size_t len,
+                         const struct cfg_load_opts *opts, struct cfg_backups **out,
+                         struct cfg_diag *diag);
+struct cfg_backups *cfg_backups_ref(struct cfg_backups *b);
+void cfg_backups_unref(struct cfg_backups *b); /* NULL is a no-op */
+const struct cfg_backup *cfg_backups_find(const struct cfg_backups *b, const char *name);
+/* "postgres", "redis", "files"; "custom"...; "zstd"...; "local", "s3". */
+const char *cfg_backup_source_name(enum cfg_backup_source s);
+const char *cfg_pg_format_name(enum cfg_pg_format f);
+const char *cfg_compress_name(enum cfg_compress c);
+const char *cfg_target_kind_name(enum cfg_target_kind k);
+
 #endif

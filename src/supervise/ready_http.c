@@ -1,15 +1,21 @@
 /* supervise/ready_http.c: `ready: http`, a GET through libcurl's multi interface on our loop.
  *
+ * libcurl is reached through core/curlx.h's table, loaded on the first http readiness check (a
+ * daemon whose apps never use `ready: http` never maps it); if it cannot be loaded, that check
+ * fails with the loader's message, and tend.log says what to install.
+ *
  * The standard libuv integration (curl's docs/examples/multi-uv.c): curl tells us which
  * sockets to watch (CURLMOPT_SOCKETFUNCTION -> one uv_poll_t each) and when to call it back
  * (CURLMOPT_TIMERFUNCTION -> one uv_timer_t); we drive it with curl_multi_socket_action().
  * Never curl_easy_perform(), which would block the loop. One multi handle serves every
  * instance; a readiness check owns at most one easy handle at a time, and keeps its
  * struct sup_ready alive (closing count) until that handle is removed. */
-#include <curl/curl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/curlx.h"
+#include "core/err.h"
 #include "core/tlog.h"
 #include "core/util.h"
 #include "supervise/supervise_int.h"
@@ -17,6 +23,7 @@
 /* Owned by struct sup (s->http). */
 struct sup_http {
     struct sup *s;
+    const struct curlx *cx; /* libcurl, loaded by the first check */
     CURLM *multi;
     uv_timer_t timer;
     bool closing;
@@ -29,12 +36,12 @@ struct sock_ctx {
     struct sup_http *h;
 };
 
-static void finish(struct sup_ready *r, CURLM *multi)
+static void finish(struct sup_ready *r, struct sup_http *h)
 {
     CURL *e = r->easy;
     r->easy = NULL;
-    curl_multi_remove_handle(multi, e);
-    curl_easy_cleanup(e);
+    h->cx->multi_remove_handle(h->multi, e);
+    h->cx->easy_cleanup(e);
     if (--r->closing == 0)
         free(r);
 }
@@ -43,16 +50,16 @@ static void check_done(struct sup_http *h)
 {
     CURLMsg *m;
     int left;
-    while ((m = curl_multi_info_read(h->multi, &left))) {
+    while ((m = h->cx->multi_info_read(h->multi, &left))) {
         if (m->msg != CURLMSG_DONE)
             continue;
         struct sup_ready *r = NULL;
         long code = 0;
         CURLcode res = m->data.result;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        h->cx->easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        h->cx->easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
         struct sup_instance *in = r->in;
-        finish(r, h->multi);
+        finish(r, h);
         if (in && res == CURLE_OK && code >= 200 && code < 400)
             sup__inst_ready(in, true, NULL);
     }
@@ -67,7 +74,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
     if (events & UV_WRITABLE)
         flags |= CURL_CSELECT_OUT;
     struct sup_http *h = c->h;
-    curl_multi_socket_action(h->multi, c->fd, flags, &running);
+    h->cx->multi_socket_action(h->multi, c->fd, flags, &running);
     check_done(h);
 }
 
@@ -84,7 +91,7 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socke
         if (c) {
             uv_poll_stop(&c->poll);
             uv_close((uv_handle_t *)&c->poll, sock_closed);
-            curl_multi_assign(h->multi, fd, NULL);
+            h->cx->multi_assign(h->multi, fd, NULL);
         }
         return 0;
     }
@@ -94,7 +101,7 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socke
         c->h = h;
         uv_poll_init_socket(h->s->loop, &c->poll, fd);
         c->poll.data = c;
-        curl_multi_assign(h->multi, fd, c);
+        h->cx->multi_assign(h->multi, fd, c);
     }
     int ev = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
     uv_poll_start(&c->poll, ev, on_poll);
@@ -105,7 +112,7 @@ static void on_timeout(uv_timer_t *t)
 {
     struct sup_http *h = t->data;
     int running;
-    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    h->cx->multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     check_done(h);
 }
 
@@ -119,21 +126,27 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-static struct sup_http *http_get(struct sup *s)
+/* The shared multi handle, made (and libcurl loaded) by the first check. NULL with err if not. */
+static struct sup_http *http_get(struct sup *s, struct err *err)
 {
     if (s->http)
         return s->http;
+    const struct curlx *cx;
+    if (curlx_load(&cx, err) < 0)
+        return NULL;
     struct sup_http *h = xcalloc(1, sizeof *h);
     h->s = s;
-    h->multi = curl_multi_init();
+    h->cx = cx;
+    h->multi = cx->multi_init();
     if (!h->multi) {
         free(h);
+        err_set(err, -ENOMEM, "cannot set up a libcurl multi handle");
         return NULL;
     }
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    cx->multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    cx->multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    cx->multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    cx->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     uv_timer_init(s->loop, &h->timer);
     h->timer.data = h;
     s->http = h;
@@ -147,19 +160,27 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 
 int sup__http_start(struct sup_ready *r)
 {
-    struct sup_http *h = http_get(r->in->app->s);
-    CURL *e = h ? curl_easy_init() : NULL;
+    struct err err = {0};
+    struct sup_http *h = http_get(r->in->app->s, &err);
+    if (!h && err.code == -TE_NOTFOUND) {
+        /* No libcurl: retrying cannot help, so fail the check now with the loader's reason
+         * (ready.c would only say "cannot start the readiness request"). */
+        tlog_error("supervise", "%s: ready: http: %s; %s", r->in->label, err.msg, err.hint);
+        sup__inst_ready(r->in, false, err.msg);
+        return 0;
+    }
+    CURL *e = h ? h->cx->easy_init() : NULL;
     if (!e)
         return -1;
-    curl_easy_setopt(e, CURLOPT_URL, r->url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "tend-ready");
-    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-        curl_easy_cleanup(e);
+    h->cx->easy_setopt(e, CURLOPT_URL, r->url);
+    h->cx->easy_setopt(e, CURLOPT_PRIVATE, r);
+    h->cx->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    h->cx->easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
+    h->cx->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    h->cx->easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    h->cx->easy_setopt(e, CURLOPT_USERAGENT, "tend-ready");
+    if (h->cx->multi_add_handle(h->multi, e) != CURLM_OK) {
+        h->cx->easy_cleanup(e);
         return -1;
     }
     r->easy = e;
@@ -170,14 +191,14 @@ int sup__http_start(struct sup_ready *r)
 void sup__http_cancel_ready(struct sup_ready *r)
 {
     if (r->easy && r->in && r->in->app->s->http)
-        finish(r, r->in->app->s->http->multi);
+        finish(r, r->in->app->s->http);
 }
 
 static void http_closed(uv_handle_t *hd)
 {
     struct sup_http *h = hd->data;
     struct sup *s = h->s;
-    curl_multi_cleanup(h->multi);
+    h->cx->multi_cleanup(h->multi);
     free(h);
     sup__close_done(s);
 }

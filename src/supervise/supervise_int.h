@@ -333,7 +333,7 @@ struct sup_ready {
     uv_connect_t req;
     bool tcp_open;
     int port;
-    void *easy; /* CURL * in flight (ready_http.c) */
+    void *easy; /* CURL * in flight (ready_http.c, through core/curlx.h) */
     char url[512];
     int closing;
 };
@@ -342,7 +342,9 @@ void sup__ready_close(struct sup *s);
 /* Begin checking; true when the instance is ready at once (ready: started). */
 bool sup__ready_start(struct sup_instance *in);
 void sup__ready_cancel(struct sup_instance *in);
-/* One GET of r->url through the shared curl multi handle; r->easy while in flight. */
+/* One GET of r->url through the shared curl multi handle; r->easy while in flight. The first
+ * call loads libcurl (core/curlx.h); if that fails, the check fails at once with the reason
+ * (sup__inst_ready(in, false, ...)) and 0 is returned. -1: this attempt could not start. */
 int sup__http_start(struct sup_ready *r);
 void sup__http_cancel_ready(struct sup_ready *r);
 void sup__http_close(struct sup *s);
