@@ -1,6 +1,6 @@
 /* supervise/sample.c: CPU% and memory of each instance's process tree; max_memory.
  *
- * Every sample_interval (2 s) one pass over /proc (tree.c) builds the table of every process;
+ * Every sample_interval (5 s) one pass over /proc (tree.c) builds the table of every process;
  * each live instance's tree (session, group, descendants: PM2 lesson 2, an app run through
  * `npm start` is measured as a tree, not as the npm wrapper) sums utime+stime and RSS. CPU% is
  * the tick delta over the wall delta (100% = one core). When the tree's RSS passes max_memory

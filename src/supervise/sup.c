@@ -53,7 +53,9 @@ int sup_new(uv_loop_t *loop, const struct sup_opts *opts, const struct sup_hooks
     if (hooks)
         s->hooks = *hooks;
     s->notify_fd = s->keeper_fd = -1;
-    s->sample_interval_ms = 2000;
+    /* 5 s: CPU%, RSS and max_memory are read from /proc at this cadence; 2 s cost 0.15 % of a
+     * core idle with 100 apps (docs/benchmarks.md), PM2 checks memory every 30 s. */
+    s->sample_interval_ms = 5000;
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         tlog_warn("supervise",
                   "cannot become a child subreaper: %s; orphans of apps will "
