@@ -83,7 +83,7 @@ static void kill_later(uv_timer_t *t)
 static void h_kill(void *ctx, struct api_req *req)
 {
     struct daemon *d = ctx;
-    api_reply(req, 200, json_pack("{s:b}", "stopping", 1));
+    api_reply(req, 200, json_pack("{s:b,s:I}", "stopping", 1, "pid", (json_int_t)getpid()));
     /* Let the answer reach the client before the doors close. */
     uv_timer_t *t = xmalloc(sizeof *t);
     uv_timer_init(&d->loop, t);

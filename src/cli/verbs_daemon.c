@@ -7,6 +7,7 @@
 #include "cli/cli_int.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,7 +15,7 @@
 #include "core/err.h"
 #include "version.h"
 
-#define KILL_DEADLINE_MS 10000
+#define KILL_DEADLINE_MS 60000
 #define KILL_POLL_MS 50
 
 int cli__verb_ping(struct cli *cli, int argc, char **argv)
@@ -95,6 +96,9 @@ int cli__verb_kill(struct cli *cli, int argc, char **argv)
         return rc;
     cli->autostart = false;
     rc = cli__call(cli, "POST", "/v1/kill", NULL, &ans, &err);
+    /* The doors close first, the apps stop after (each within its kill_timeout): "stopped" is
+     * true only once the daemon process itself is gone. */
+    pid_t pid = (pid_t)json_integer_value(json_object_get(ans, "pid"));
     json_decref(ans);
     if (rc == -ECONNREFUSED) {
         printf("the daemon is not running\n");
@@ -103,9 +107,10 @@ int cli__verb_kill(struct cli *cli, int argc, char **argv)
     if (rc < 0)
         return cli__fail(&err, "stop the daemon");
     uint64_t deadline = clock_mono_ms() + KILL_DEADLINE_MS;
-    while (cli__daemon_answers(cli)) {
+    while (pid > 0 ? kill(pid, 0) == 0 || errno == EPERM : cli__daemon_answers(cli)) {
         if (clock_mono_ms() >= deadline) {
-            err_set(&err, -TE_TIMEOUT, "it still answers after 10s (apps may still be stopping)");
+            err_set(&err, -TE_TIMEOUT, "it is still running after %ds (apps may still be stopping)",
+                    KILL_DEADLINE_MS / 1000);
             err_hint(&err, "wait for their kill_timeout, then see tend status and %s/tend.log",
                      cli->home);
             return cli__fail(&err, "stop the daemon");
