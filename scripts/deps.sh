@@ -9,7 +9,7 @@ pkgs=(
   libcurl4-openssl-dev
   curl procps python3 valgrind
 )
-# backup/: zstd and OpenSSL's libcrypto are linked; the tools it runs (and the test servers on
+# backup/: zstd is linked and libcrypto loaded on first use; the tools it runs (and the test servers on
 # 127.0.0.1) come from these packages: pg_dump/pg_restore/psql/initdb, redis-server/redis-cli,
 # age, zstd for restoring by hand.
 pkgs+=(libzstd-dev libssl-dev postgresql redis-server age zstd)
@@ -26,5 +26,14 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as postgresql and redis-server would start system-wide servers on install; the
+# tests start their own on 127.0.0.1, so keep the package scripts from starting any (Debian's
+# policy-rc.d protocol: 101 = action forbidden), unless the machine already has a policy.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
+  $sudo chmod 755 $policy
+  trap '$sudo rm -f $policy' EXIT
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
