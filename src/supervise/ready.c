@@ -1,7 +1,7 @@
 /* supervise/ready.c: when is a starting instance online (PM2 lesson 3)?
  *
  *   started  at once after exec;
- *   notify   sd_notify(3) "READY=1" on an abstract unix socket "@tend-notify-<hash of home>"
+ *   notify   sd_notify(3) "READY=1" on an abstract unix socket named by the kernel
  *            ($NOTIFY_SOCKET in the app's environment), a datagram socket with SO_PASSCRED: the kernel tells us the
  *            sender's pid, mapped to an instance through its session (the instance is a
  *            session leader, so `npm start` -> node still maps), or its parent chain;
@@ -99,29 +99,38 @@ static void on_notify(uv_poll_t *h, int status, int events)
     }
 }
 
-/* A stable name per home folder, so two daemons (two homes) never share a socket. */
-static void notify_name(const char *home, char *dst, size_t size)
+/* The kernel picks a unique abstract name (Linux autobind: bind with only the family), so two
+ * supervisors never collide, not even one closing while the next starts in the same process;
+ * NOTIFY_SOCKET carries the name in sd_notify's "@name" form. */
+static int notify_bind(int fd, char *name, size_t size)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const char *c = home; *c; c++)
-        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
-    snprintf(dst, size, "@tend-notify-%016llx", (unsigned long long)h);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    socklen_t len = sizeof(sa_family_t);
+    if (bind(fd, (struct sockaddr *)&sa, len) < 0)
+        return -1;
+    len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        return -1;
+    size_t n = len - offsetof(struct sockaddr_un, sun_path); /* "\0" + name, no NUL */
+    if (n < 2 || n >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    name[0] = '@';
+    memcpy(name + 1, sa.sun_path + 1, n - 1);
+    name[n] = '\0';
+    return 0;
 }
 
 int sup__ready_init(struct sup *s, struct err *err)
 {
     if (!s->home)
         return 0;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    notify_name(s->home, s->notify_path, sizeof s->notify_path);
-    size_t nlen = strlen(s->notify_path); /* "@name": sun_path is "\0name", not NUL-terminated */
-    memcpy(sa.sun_path + 1, s->notify_path + 1, nlen - 1);
-    socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + nlen);
     int one = 1;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, salen) < 0 ||
+    if (fd < 0 || notify_bind(fd, s->notify_path, sizeof s->notify_path) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
-        int rc = err_sys(err, "cannot open the notify socket %s", s->notify_path);
+        int rc = err_sys(err, "cannot open the notify socket");
         if (fd >= 0)
             close(fd);
         s->notify_path[0] = '\0';
