@@ -110,10 +110,12 @@ TEST(up_waits_for_http_and_notify_readiness)
              "    kill_timeout: 1s\n"
              "  - name: bg\n    instances: 2\n"
              "    cmd: \"if [ -f %s ]; then exit 1; fi; exec sleep 30\"\n"
+             /* The notifying process lives on (execs sleep): a READY=1 from a process that has
+              * already exited cannot be attributed (the same race as systemd's). */
              "  - name: note\n    ready: notify\n"
              "    cmd: \"python3 -c \\\"import socket,os; s=socket.socket(socket.AF_UNIX, "
-             "socket.SOCK_DGRAM); a=os.environ['NOTIFY_SOCKET']; s.sendto(b'READY=1', chr(0)+a[1:] if a[0]=='@' else a)\\\"; "
-             "exec sleep 30\"\n",
+             "socket.SOCK_DGRAM); a=os.environ['NOTIFY_SOCKET']; s.sendto(b'READY=1', chr(0)+a[1:] if a[0]=='@' else a); "
+             "os.execvp('sleep', ['sleep', '30'])\\\"\"\n",
              port, mark, mark);
     static const char *const env[] = {"PATH=/usr/bin:/bin:/usr/local/bin", NULL};
     struct cfg_load_opts o = {.home = home, .environ = env, .base_dir = "/tmp"};
