@@ -105,6 +105,11 @@ pss_sum() {
   d=$(v tend "$1_daemon_pss_kib"); h=$(v tend "$1_helper_pss_kib")
   [ -n "$d" ] && mib $((d + ${h:-0})) || echo "(pending)"
 }
+# Sections that other scripts write into the same file (bench/alog.sh, backup.sh, watch.sh): every
+# "## " section of the file now whose heading is not one of this script's is kept, in its order,
+# before "## Machine".
+kept=""
+[ ! -f "$doc" ] || kept=$(awk '/^## / {keep = $0 !~ /^## (Results|Machine|How each figure is measured|Caveats)$/} keep' "$doc")
 flood_mib=$(awk -v n="$(v run log_lines)" 'BEGIN {printf "%.0f", n * 100 / 1048576}')
 tend_ver=$(v tend version); [ -n "$tend_ver" ] || tend_ver="pending: $(v tend pending)"
 {
@@ -210,5 +215,7 @@ afterwards (\`tend kill\`, \`pm2 kill\`, \`supervisorctl shutdown\`).
 - Raw numbers of this run: \`bench/results/\` (not committed): values.tsv, hyperfine JSON,
   crash stamps, start times, log checks.
 DOC
-} >"$doc"
+} >"$doc.new"
+KEPT=$kept awk '/^## Machine$/ && ENVIRON["KEPT"] != "" {print ENVIRON["KEPT"]; print ""} {print}' "$doc.new" >"$doc"
+rm -f "$doc.new"
 echo "report: wrote $doc" >&2

@@ -13,6 +13,14 @@ pkgs=(
 # 127.0.0.1) come from these packages: pg_dump/pg_restore/psql/initdb, redis-server/redis-cli,
 # age, zstd for restoring by hand.
 pkgs+=(libzstd-dev libssl-dev postgresql redis-server age zstd)
+# watch/ and alert/: hiredis is linked (small, no dependencies); libpq is loaded on first use
+# like libcurl. The end-to-end tests put nginx in front of a test app for access-log analysis;
+# the Prometheus page is checked with the reference Python parser.
+pkgs+=(libhiredis-dev libpq-dev nginx-light openssl python3-prometheus-client)
+# backup/ S3 target: expat (loaded on first use) reads the S3 XML answers; the S3-compatible
+# test server is an npm package (tests/servers/s3.sh).
+pkgs+=(libexpat1 libexpat1-dev)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # node runs PM2 ecosystem.config.js files (tend import / tend up) and the tests of that path.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 

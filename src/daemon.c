@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@
 #include "core/err.h"
 #include "core/str.h"
 #include "core/tlog.h"
+#include "core/util.h"
+#include "monitor.h"
 #include "version.h"
 
 extern char **environ;
@@ -48,12 +51,70 @@ static void on_sup_event(void *ctx, enum sup_evkind kind, const char *app, int i
 {
     struct daemon *d = ctx;
     daemon__event(d, sup_evkind_name(kind), app, instance, msg);
+    monitor_on_sup_event(d->monitor, kind, app, instance);
+}
+
+static void on_sup_sample(void *ctx, const char *app, int instance, const struct sup_sample *s)
+{
+    struct daemon *d = ctx;
+    monitor_on_sample(d->monitor, app, instance, s);
 }
 
 static void on_logs_event(void *ctx, const char *app, int instance, const char *msg)
 {
     struct daemon *d = ctx;
     daemon__event(d, "log_drop", app, instance, msg);
+}
+
+/* ---- wiring: backup -> supervise (children), store (events, catalog) ---------------------- */
+static int backup_watch(void *ctx, pid_t pid, backup_child_fn *cb, void *arg)
+{
+    struct daemon *d = ctx;
+    return d->sup ? sup_child_watch(d->sup, pid, cb, arg) : -TE_STATE;
+}
+
+static void on_backup_event(void *ctx, const struct backup_event *ev)
+{
+    struct daemon *d = ctx;
+    char kind[64], msg[900];
+    snprintf(kind, sizeof kind, "backup_%s", backup_event_name(ev->kind));
+    snprintf(msg, sizeof msg, "%s: %s", ev->job, ev->message);
+    daemon__event(d, kind, NULL, -1, msg);
+    if (!d->store || !ev->id)
+        return;
+    if (ev->manifest) {
+        json_t *m = json_deep_copy(ev->manifest);
+        json_object_del(m, "pruned");
+        char *text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!text || store_backup_put(d->store, ev->job, ev->id,
+                                      json_integer_value(json_object_get(m, "started")), text) < 0)
+            tlog_warn("store", "cannot record backup %s in the catalog", ev->id);
+        free(text);
+        json_decref(m);
+    } else if (ev->kind == BACKUP_EV_PRUNED) {
+        store_backup_delete(d->store, ev->job, ev->id);
+    }
+}
+
+void daemon__config_applied(struct daemon *d)
+{
+    struct cfg *c = d->sup ? sup_config(d->sup) : NULL;
+    if (!c || !d->backup)
+        return;
+    char dir[PATH_MAX];
+    str_copy(dir, c->path ? c->path : "/", sizeof dir);
+    struct cfg_load_opts o = {.profile = c->profile, .home = d->home, .base_dir = dirname(dir)};
+    struct cfg_backups *jobs = NULL;
+    struct cfg_diag *diag = xcalloc(1, sizeof *diag);
+    struct err err = {0};
+    if (cfg_backups_load(c, &o, &jobs, diag) < 0)
+        tlog_error("backup", "cannot read the backups of %s (%d errors); the schedule is unchanged",
+                   c->path ? c->path : "tend.yaml", diag->nerrors);
+    else if (backup_configure(d->backup, jobs, &err) < 0)
+        tlog_error("backup", "cannot apply the backups of %s: %s", c->path, err.msg);
+    cfg_backups_unref(jobs);
+    free(diag);
+    monitor_configure(d->monitor);
 }
 
 void daemon__event(struct daemon *d, const char *kind, const char *app, int instance,
@@ -109,6 +170,8 @@ static void closed_one(void *arg)
     }
 }
 
+static void backup_down(void *arg);
+
 static void sup_down(void *arg)
 {
     struct daemon *d = arg;
@@ -127,8 +190,31 @@ void daemon__shutdown(struct daemon *d, bool stop_apps)
     daemon__event(d, "daemon_stop", NULL, -1, stop_apps ? "daemon stopping with its apps" :
                                                          "daemon stopping; apps keep running");
     d->closing = 3; /* api, logs, supervise */
+    d->is_stopping_apps = stop_apps;
     api_close(d->api, closed_one, d);
-    sup_shutdown(d->sup, stop_apps, sup_down, d);
+    /* Backups first: their children are reaped through supervise, which must outlive them. */
+    if (d->backup)
+        backup_close(d->backup, backup_down, d);
+    else
+        backup_down(d);
+}
+
+static void monitor_down(void *arg)
+{
+    struct daemon *d = arg;
+    d->monitor = NULL;
+    sup_shutdown(d->sup, d->is_stopping_apps, sup_down, d);
+}
+
+static void backup_down(void *arg)
+{
+    struct daemon *d = arg;
+    d->backup = NULL;
+    /* Probes and notifiers next: their children too are reaped through supervise. */
+    if (d->monitor)
+        monitor_close(d->monitor, monitor_down, d);
+    else
+        monitor_down(d);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -147,6 +233,7 @@ static void on_prune(uv_timer_t *t)
     struct daemon *d = t->data;
     if (d->store)
         store_events_prune(d->store, clock_wall_ms() - EVENTS_KEEP_MS);
+    monitor_prune(d->monitor);
 }
 
 /* ---- start-up ----------------------------------------------------------------------------- */
@@ -176,6 +263,7 @@ static void resurrected(void *arg, int rc, json_t *result, const struct err *err
         tlog_error("daemon", "cannot resurrect the saved apps: %s", err ? err->msg : err_str(rc));
     else
         daemon__event(d, "resurrect", NULL, -1, "saved apps resurrected at start");
+    daemon__config_applied(d);
 }
 
 static int open_modules(struct daemon *d, struct err *err)
@@ -189,10 +277,17 @@ static int open_modules(struct daemon *d, struct err *err)
     struct logs_hooks lh = {.ctx = d, .on_event = on_logs_event};
     if ((rc = logs_new(&d->loop, d->home, &lh, &d->logs, err)) < 0)
         return rc;
-    struct sup_hooks sh = {.ctx = d, .on_output = on_output, .on_event = on_sup_event};
+    struct sup_hooks sh = {.ctx = d, .on_output = on_output, .on_event = on_sup_event,
+                           .on_sample = on_sup_sample};
     struct sup_opts so = {.home = d->home, .self_exe = d->self_exe,
                           .base_env = (const char *const *)environ};
     if ((rc = sup_new(&d->loop, &so, &sh, &d->sup, err)) < 0)
+        return rc;
+    struct backup_opts bo = {.home = d->home, .watch_child = backup_watch, .watch_ctx = d,
+                             .on_event = on_backup_event, .event_ctx = d};
+    if ((rc = backup_new(&d->loop, &bo, &d->backup, err)) < 0)
+        return rc;
+    if ((rc = monitor_new(d, &d->monitor, err)) < 0)
         return rc;
     char sock[PATH_MAX], token[PATH_MAX];
     if (str_fmt(sock, sizeof sock, "%s/tend.sock", d->home) < 0 ||
@@ -267,6 +362,7 @@ int daemon_main(int argc, char **argv)
             tlog_error("daemon", "cannot resurrect the saved apps: %s", rerr.msg);
     } else {
         daemon__listen_tcp(&d, sup_config(d.sup));
+        daemon__config_applied(&d);
     }
     uv_run(&d.loop, UV_RUN_DEFAULT);
     remove_pid_file(&d);

@@ -42,7 +42,7 @@ static int status_of(int code)
     }
 }
 
-static void reply_err(struct api_req *req, int code, const struct err *e)
+void routes__reply_err(struct api_req *req, int code, const struct err *e)
 {
     struct err copy = {0};
     if (!e || !e->msg[0]) {
@@ -137,13 +137,14 @@ static void up_done(void *arg, int rc, json_t *result, const struct err *err)
 {
     struct up_ctx *u = arg;
     if (rc < 0) {
-        reply_err(u->req, rc, err);
+        routes__reply_err(u->req, rc, err);
     } else {
         json_t *out = json_deep_copy(result ? result : json_object());
         json_object_set_new(out, "applied", json_boolean(!u->is_dry_run));
         json_object_set(out, "warnings", u->warnings);
         if (!u->is_dry_run) {
             daemon__listen_tcp(u->d, sup_config(u->d->sup));
+            daemon__config_applied(u->d);
             struct cfg *c = sup_config(u->d->sup);
             daemon__event(u->d, "config_applied", NULL, -1, c ? c->path : "config applied");
         }
@@ -230,7 +231,7 @@ static void h_up(void *ctx, struct api_req *req)
     rc = sup_apply(d->sup, cfg, has_only ? only : NULL, u->is_dry_run, up_done, u, &err);
     cfg_unref(cfg);
     if (rc < 0) {
-        reply_err(req, rc, &err);
+        routes__reply_err(req, rc, &err);
         json_decref(u->warnings);
         free(u);
     }
@@ -244,7 +245,7 @@ static void h_resurrect(void *ctx, struct api_req *req)
     struct err err = {0};
     int rc = sup_resurrect(d->sup, up_done, u, &err);
     if (rc < 0) {
-        reply_err(req, rc, &err);
+        routes__reply_err(req, rc, &err);
         json_decref(u->warnings);
         free(u);
     }
@@ -257,7 +258,7 @@ static void h_save(void *ctx, struct api_req *req)
     bool force = json_is_true(json_object_get(api_req_json(req), "force"));
     int rc = sup_save(d->sup, force, &err);
     if (rc < 0) {
-        reply_err(req, rc, &err);
+        routes__reply_err(req, rc, &err);
         return;
     }
     char path[PATH_MAX + 16];
@@ -295,7 +296,7 @@ static void h_act(void *ctx, struct api_req *req)
         struct err err = {0};
         int rc = sup_act(d->sup, codes[i], target, act_done, req, &err);
         if (rc < 0)
-            reply_err(req, rc, &err);
+            routes__reply_err(req, rc, &err);
         return;
     }
     char msg[200];
@@ -354,7 +355,7 @@ static void h_describe(void *ctx, struct api_req *req)
     api_reply(req, 200, j);
 }
 
-static int query_int(struct api_req *req, const char *name, long dflt, long lo, long hi, long *out)
+int routes__query_int(struct api_req *req, const char *name, long dflt, long lo, long hi, long *out)
 {
     const char *s = api_req_query(req, name);
     char *end;
@@ -378,12 +379,12 @@ static void h_env(void *ctx, struct api_req *req)
 {
     struct daemon *d = ctx;
     long inst;
-    if (query_int(req, "instance", 0, 0, 100000, &inst) < 0)
+    if (routes__query_int(req, "instance", 0, 0, 100000, &inst) < 0)
         return;
     struct err err = {0};
     json_t *j = sup_env_json(d->sup, api_req_param(req, "app"), (int)inst, &err);
     if (!j)
-        reply_err(req, err.code ? err.code : -TE_NOTFOUND, &err);
+        routes__reply_err(req, err.code ? err.code : -TE_NOTFOUND, &err);
     else
         api_reply(req, 200, j);
 }
@@ -392,13 +393,13 @@ static void h_events(void *ctx, struct api_req *req)
 {
     struct daemon *d = ctx;
     long since, limit;
-    if (query_int(req, "since", 0, 0, LONG_MAX, &since) < 0 ||
-        query_int(req, "limit", 200, 1, 10000, &limit) < 0)
+    if (routes__query_int(req, "since", 0, 0, LONG_MAX, &since) < 0 ||
+        routes__query_int(req, "limit", 200, 1, 10000, &limit) < 0)
         return;
     struct err err = {0};
     json_t *ev = store_events(d->store, api_req_query(req, "app"), since, (int)limit, &err);
     if (!ev)
-        reply_err(req, err.code ? err.code : -EIO, &err);
+        routes__reply_err(req, err.code ? err.code : -EIO, &err);
     else
         api_reply(req, 200, json_pack("{s:o}", "events", ev));
 }
@@ -456,8 +457,8 @@ static void h_logs(void *ctx, struct api_req *req)
     const char *app = api_req_query(req, "app");
     enum logs_stream which;
     long inst, lines;
-    if (parse_stream(req, &which) < 0 || query_int(req, "instance", -1, -1, 100000, &inst) < 0 ||
-        query_int(req, "lines", 15, 0, 10000, &lines) < 0)
+    if (parse_stream(req, &which) < 0 || routes__query_int(req, "instance", -1, -1, 100000, &inst) < 0 ||
+        routes__query_int(req, "lines", 15, 0, 10000, &lines) < 0)
         return;
     json_t *desc = app ? sup_describe_json(d->sup, app) : NULL;
     if (app && !desc) {
@@ -469,7 +470,7 @@ static void h_logs(void *ctx, struct api_req *req)
     json_t *tail = lines > 0 ? logs_tail(d->logs, app, (int)inst, which, (int)lines, &err)
                              : json_array();
     if (!tail) {
-        reply_err(req, err.code ? err.code : -EIO, &err);
+        routes__reply_err(req, err.code ? err.code : -EIO, &err);
         return;
     }
     bool follow = str_eq(api_req_query(req, "follow"), "1");
@@ -500,7 +501,7 @@ static void h_flush(void *ctx, struct api_req *req)
     }
     json_decref(desc);
     if (logs_flush(d->logs, app, &err) < 0)
-        reply_err(req, err.code, &err);
+        routes__reply_err(req, err.code, &err);
     else
         api_reply(req, 200, json_pack("{s:b}", "flushed", 1));
 }
@@ -536,4 +537,6 @@ void routes_register(struct daemon *d)
     api_route(a, "GET", "/v1/logs", h_logs, d);
     api_route(a, "POST", "/v1/flush", h_flush, d);
     api_route(a, "GET", "/v1/events", h_events, d);
+    routes_backup_register(d);
+    routes_watch_register(d);
 }

@@ -65,6 +65,9 @@ void api_reply(struct api_req *r, int status, json_t *body);
 void api_reply_error(struct api_req *r, int status, const char *code_name, const char *message,
                      const char *hint);
 void api_reply_err(struct api_req *r, int status, const struct err *e);
+/* Send status + a body that is not JSON (the Prometheus text page), copied. */
+void api_reply_text(struct api_req *r, int status, const char *content_type, const char *data,
+                    size_t len);
 
 /* Streaming (logs --follow): chunked NDJSON. `on_gone` runs once if the client disconnects
  * before api_stream_end(); after it the request must not be used. A slow client whose unsent

@@ -159,6 +159,32 @@ void api_reply(struct api_req *r, int status, json_t *body)
     api__reply_with(r, status, body, NULL);
 }
 
+void api_reply_text(struct api_req *r, int status, const char *content_type, const char *data,
+                    size_t len)
+{
+    assert(!r->is_streaming && !r->is_ended);
+    struct api_conn *c = r->conn;
+    bool keep_alive = r->keep_alive, is_http10 = r->is_http10;
+    api__req_free(r);
+    if (!c)
+        return;
+    struct buf b;
+    buf_init(&b, 0);
+    int rc = put_head(&b, status, keep_alive, is_http10);
+    if (rc == 0)
+        rc = buf_printf(&b, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", content_type,
+                        len);
+    if (rc == 0)
+        rc = buf_append(&b, data, len);
+    if (rc < 0) {
+        buf_fini(&b);
+        api__conn_close(c);
+        return;
+    }
+    api__write_take(c, &b);
+    api__conn_req_done(c, keep_alive);
+}
+
 void api_reply_error(struct api_req *r, int status, const char *code_name, const char *message,
                      const char *hint)
 {

@@ -76,16 +76,23 @@ int backup__watch(struct backup *b, pid_t pid, backup_child_fn *cb, void *arg)
     return b->opts.watch_child(b->opts.watch_ctx, pid, cb, arg);
 }
 
-static void emit(struct backup *b, enum backup_event_kind k, const char *job, const char *id,
-                 const char *msg)
+static void emit_m(struct backup *b, enum backup_event_kind k, const char *job, const char *id,
+                   const char *msg, const json_t *manifest)
 {
-    struct backup_event ev = {k, job, id, msg};
-    if (k == BACKUP_EV_FAILED || k == BACKUP_EV_VERIFY_FAILED || k == BACKUP_EV_DRILL_FAILED)
+    struct backup_event ev = {k, job, id, msg, manifest};
+    if (k == BACKUP_EV_FAILED || k == BACKUP_EV_VERIFY_FAILED || k == BACKUP_EV_DRILL_FAILED ||
+        k == BACKUP_EV_RESTORE_FAILED)
         tlog_error("backup", "%s: %s", job, msg);
     else
         tlog_info("backup", "%s: %s", job, msg);
     if (b->opts.on_event)
         b->opts.on_event(b->opts.event_ctx, &ev);
+}
+
+static void emit(struct backup *b, enum backup_event_kind k, const char *job, const char *id,
+                 const char *msg)
+{
+    emit_m(b, k, job, id, msg, NULL);
 }
 
 /* ---- the state file -----------------------------------------------------------------------------
@@ -228,12 +235,18 @@ int backup_configure(struct backup *b, struct cfg_backups *jobs, struct err *err
     return 0;
 }
 
-static bool is_running(const struct backup *b, const char *job, enum backup_op_kind kind)
+static const struct backup_op *running_op(const struct backup *b, const char *job,
+                                          enum backup_op_kind kind)
 {
     for (const struct backup_op *op = b->ops; op; op = op->next)
         if (op->kind == kind && op->job && strcmp(op->job->name, job) == 0)
-            return true;
-    return false;
+            return op;
+    return NULL;
+}
+
+static bool is_running(const struct backup *b, const char *job, enum backup_op_kind kind)
+{
+    return running_op(b, job, kind) != NULL;
 }
 
 void backup_tick(struct backup *b)
@@ -390,7 +403,7 @@ static void run_finished(struct backup *b, struct backup_op *op)
         json_object_set_new(st, "last_id", json_string(id));
         snprintf(msg, sizeof msg, "done: %s, %lld bytes", id,
                  (long long)json_integer_value(json_object_get(m, "size")));
-        emit(b, BACKUP_EV_DONE, name, id, msg);
+        emit_m(b, BACKUP_EV_DONE, name, id, msg, m);
         json_array_foreach(pruned, k, p)
         {
             snprintf(msg, sizeof msg, "pruned %s (superseded under \"keep\")",
@@ -416,14 +429,16 @@ void backup__op_finished(struct backup_op *op)
     case BACKUP_OP_VERIFY:
         snprintf(msg, sizeof msg, "%s%s",
                  ok ? "verified " : "verify failed: ", ok ? (id ? id : "") : op->err.msg);
-        emit(b, ok ? BACKUP_EV_VERIFIED : BACKUP_EV_VERIFY_FAILED, name, id, msg);
+        emit_m(b, ok ? BACKUP_EV_VERIFIED : BACKUP_EV_VERIFY_FAILED, name, id, msg,
+               op->manifest);
         break;
     case BACKUP_OP_DRILL:
         json_object_set_new(job_state(b, name), "last_drill", json_integer(clock_wall_ms()));
         json_object_set_new(job_state(b, name), "last_drill_ok", json_boolean(ok));
         snprintf(msg, sizeof msg, "%s%s", ok ? "drill passed: restored " : "drill failed: ",
                  ok ? (id ? id : "") : op->err.msg);
-        emit(b, ok ? BACKUP_EV_DRILLED : BACKUP_EV_DRILL_FAILED, name, id, msg);
+        emit_m(b, ok ? BACKUP_EV_DRILLED : BACKUP_EV_DRILL_FAILED, name, id, msg,
+               op->manifest);
         break;
     case BACKUP_OP_RESTORE:
         snprintf(msg, sizeof msg, "%s%s",
@@ -489,9 +504,16 @@ json_t *backup_status(const struct backup *b)
         const struct cfg_backup *j = b->jobs->jobs[i];
         json_t *st = json_object_get(b->state, j->name);
         str_mask_url(masked, sizeof masked, j->url ? j->url : "");
+        const struct backup_op *run = running_op(b, j->name, BACKUP_OP_RUN);
         json_t *o = json_pack("{s:s, s:s, s:b}", "name", j->name, "source",
-                              cfg_backup_source_name(j->source), "running",
-                              is_running(b, j->name, BACKUP_OP_RUN));
+                              cfg_backup_source_name(j->source), "running", run != NULL);
+        if (run)
+            json_object_set_new(
+                o, "progress",
+                json_pack("{s:I, s:I, s:I}", "started", (json_int_t)run->started_ms, "bytes",
+                          (json_int_t)__atomic_load_n(&run->raw_bytes, __ATOMIC_RELAXED),
+                          "stored",
+                          (json_int_t)__atomic_load_n(&run->packed_bytes, __ATOMIC_RELAXED)));
         json_object_set_new(o, "schedule", j->schedule ? json_string(j->schedule) : json_null());
         json_object_set_new(o, "next_run",
                             b->sched[i].run_due_ms ? json_integer(b->sched[i].run_due_ms)

@@ -59,6 +59,9 @@ struct backup_event {
     const char *job;
     const char *id;      /* the backup's id, or NULL */
     const char *message; /* one line, secrets masked: "skipped: the previous run is still going" */
+    /* DONE, VERIFIED, DRILLED and their failures: the manifest as now written on the targets
+     * (verify and drill results are recorded in it), for the daemon's catalog; else NULL. */
+    const json_t *manifest;
 };
 typedef void backup_event_fn(void *ctx, const struct backup_event *ev);
 
@@ -108,8 +111,9 @@ int backup_list(struct backup *b, const char *job, backup_done_fn *cb, void *arg
 
 /* ---- visibility ------------------------------------------------------------------------------ */
 /* {"jobs": [{"name", "source", "schedule", "next_run", "running", "last_run", "last_ok",
- * "last_error", "last_id", "last_drill", "last_drill_ok"}]}; times in epoch ms, secrets
- * masked. The caller owns the result. */
+ * "last_error", "last_id", "last_drill", "last_drill_ok", "progress"}]}; times in epoch ms,
+ * secrets masked; "progress" ({"started", "bytes", "stored"}: bytes read from the source and
+ * written after compression so far) only while a run goes on. The caller owns the result. */
 json_t *backup_status(const struct backup *b);
 
 /* For tests and the daemon's clock jumps: run what is due at clock_wall_ms() now. */

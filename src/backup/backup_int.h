@@ -67,15 +67,17 @@ struct target_kind {
                const char *manifest, struct err *err);
     /* Every manifest of `job` (NULL = all), as a JSON array, unsorted. */
     int (*list)(const struct cfg_backup_target *t, const char *job, json_t **out, struct err *err);
-    /* A path to read `file` from (local: the file itself); caller frees. */
-    int (*fetch)(const struct cfg_backup_target *t, const char *file, char **path, struct err *err);
+    /* A path to read `file` from, which the caller frees: local returns the file itself; a
+     * remote kind downloads it into folder `dir` (the op's scratch folder, removed at its end). */
+    int (*fetch)(const struct cfg_backup_target *t, const char *file, const char *dir, char **path,
+                 struct err *err);
     /* Replace the manifest of `file` (verification and drill results). */
     int (*update)(const struct cfg_backup_target *t, const char *file, const char *manifest,
                   struct err *err);
     /* Delete a backup: its manifest first (so it stops counting), then the file. */
     int (*remove)(const struct cfg_backup_target *t, const char *file, struct err *err);
 };
-extern const struct target_kind target_local;
+extern const struct target_kind target_local, target_s3;
 const struct target_kind *backup__target_kind(enum cfg_target_kind k); /* NULL: not built yet */
 
 /* ---- retention (retention.c): pure ---------------------------------------------------------- */
@@ -133,6 +135,7 @@ struct backup_op {
     size_t step, cleanup_from;    /* on failure, jump to the `finally` marker */
     int pending;                  /* children and threads still to report */
     int rc;                       /* the first failure, with err */
+    char pipe_msg[320];           /* a child killed by SIGPIPE in this step (secondary) */
     struct err err;
     bool is_cancelled;
     struct backup_kid kids[BACKUP_MAX_KIDS];
@@ -144,6 +147,7 @@ struct backup_op {
     uv_timer_t timer;        /* the job's timeout */
     char dir[PATH_MAX];      /* scratch folder, removed at the end */
     char staged[PATH_MAX];   /* run: the temp file being written; "" when none */
+    char staging[PATH_MAX];  /* run with no local target: home/backup/staging */
     char file[NAME_MAX + 1]; /* the backup file's name */
     char id[NAME_MAX + 1];
     char *id_arg, *to, *db; /* arguments; the current database */
@@ -155,6 +159,7 @@ struct backup_op {
     uint64_t raw_bytes, packed_bytes, stored_bytes;
     char sha256[65];
     char *src_path;               /* verify, drill, restore: the file read */
+    uint32_t on_targets;          /* verify, drill, restore: bit i = targets[i] has it */
     json_t *manifests, *manifest; /* owned refs */
     json_t *result;
     char scratch_db[128];

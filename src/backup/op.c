@@ -93,13 +93,29 @@ void backup__op_start(struct backup_op *op)
 }
 
 /* ---- children -------------------------------------------------------------------------------- */
+/* A child or the thread of the current step has reported; the step ends with the last one. */
+static void one_done(struct backup_op *op)
+{
+    if (--op->pending > 0)
+        return;
+    if (op->rc == 0 && op->pipe_msg[0])
+        backup__op_fail(op, -TE_STATE, "%s", op->pipe_msg);
+    op->pipe_msg[0] = '\0';
+    advance(op);
+}
+
 static void kid_exited(void *arg, pid_t pid, int status)
 {
     struct backup_kid *k = arg;
     struct backup_op *op = k->op;
     char line[300];
     k->pid = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE) {
+        /* Its reader stopped: the reader's own error (a full disk, a failed upload) is the
+         * news, and comes from the thread. Kept only in case nothing else failed. */
+        snprintf(op->pipe_msg, sizeof op->pipe_msg,
+                 "%s was killed by SIGPIPE: what read its output stopped", k->name);
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         backup__last_line(k->err_path, line, sizeof line);
         if (WIFSIGNALED(status))
             backup__op_fail(op, -TE_STATE, "%s was killed by signal %d%s%s", k->name,
@@ -110,8 +126,7 @@ static void kid_exited(void *arg, pid_t pid, int status)
         backup__op_kill(op, SIGTERM); /* its partners in the pipeline have nothing to do */
     }
     (void)pid;
-    if (--op->pending == 0)
-        advance(op);
+    one_done(op);
 }
 
 int backup__op_spawn(struct backup_op *op, const char *name, const char *const *argv,
@@ -172,8 +187,7 @@ static void task_closed(uv_handle_t *h)
         op->err = op->work_err;
         backup__op_kill(op, SIGTERM);
     }
-    if (--op->pending == 0)
-        advance(op);
+    one_done(op);
 }
 
 static void task_done(uv_async_t *a)

@@ -35,49 +35,69 @@
 
 /* ---- picking a backup ---------------------------------------------------------------------------
  */
-static const struct cfg_backup_target *local0(const struct cfg_backup *j)
+/* Which targets hold the backup: bit i for job->targets[i] (at most 32 targets are tracked). */
+static bool on_target(const struct backup_op *op, size_t i)
 {
-    for (size_t i = 0; i < j->ntargets; i++)
-        if (j->targets[i].kind == CFG_TARGET_LOCAL)
-            return &j->targets[i];
-    return NULL;
+    return i < 32 && (op->on_targets & (1u << i));
 }
 
+/* The backup `op->id_arg` (NULL = newest) from the first target that lists it; every target is
+ * asked, so a lost local disk still restores from object storage. A target that cannot be read
+ * is skipped (its error kept for the message when no target has the backup). */
 static int pick(struct backup_op *op, struct err *err)
 {
-    const struct cfg_backup_target *t = local0(op->job);
-    json_t *all = NULL;
-    if (!t)
-        return err_set(err, -TE_INVALID, "backup \"%s\" has no local target", op->job->name);
-    int rc = target_local.list(t, op->job->name, &all, err);
-    if (rc < 0)
-        return rc;
-    backup__manifests_sort(all);
-    json_t *m = backup__manifest_pick(all, op->id_arg);
-    if (!m) {
-        rc = op->id_arg
-                 ? err_set(err, -TE_NOTFOUND, "backup \"%s\" has no backup \"%s\"", op->job->name,
-                           op->id_arg)
-                 : err_set(err, -TE_NOTFOUND, "backup \"%s\" has no backups yet", op->job->name);
+    struct err first = {0};
+    json_t *m = NULL;
+    size_t from = 0;
+    op->on_targets = 0;
+    for (size_t i = 0; i < op->job->ntargets; i++) {
+        const struct cfg_backup_target *t = &op->job->targets[i];
+        const struct target_kind *k = backup__target_kind(t->kind);
+        json_t *all = NULL;
+        struct err e = {0};
+        if (!k || k->list(t, op->job->name, &all, &e) < 0) {
+            if (!first.code)
+                first = e;
+            continue;
+        }
+        backup__manifests_sort(all);
+        json_t *found = m ? backup__manifest_pick(all, json_string_value(json_object_get(m, "id")))
+                          : backup__manifest_pick(all, op->id_arg);
+        if (found && i < 32)
+            op->on_targets |= 1u << i;
+        if (found && !m) {
+            m = json_deep_copy(found);
+            from = i;
+        }
         json_decref(all);
-        return rc;
     }
-    op->manifest = json_deep_copy(m);
+    if (!m) {
+        if (first.code)
+            return err_set(err, first.code, "%s", first.msg);
+        return op->id_arg ? err_set(err, -TE_NOTFOUND, "backup \"%s\" has no backup \"%s\"",
+                                    op->job->name, op->id_arg)
+                          : err_set(err, -TE_NOTFOUND, "backup \"%s\" has no backups yet",
+                                    op->job->name);
+    }
+    op->manifest = m;
     str_copy(op->file, json_string_value(json_object_get(m, "file")), sizeof op->file);
     str_copy(op->id, json_string_value(json_object_get(m, "id")), sizeof op->id);
-    json_decref(all);
-    return target_local.fetch(t, op->file, &op->src_path, err);
+    const struct cfg_backup_target *t = &op->job->targets[from];
+    return backup__target_kind(t->kind)->fetch(t, op->file, op->dir, &op->src_path, err);
 }
 
-/* Record a result in the manifest on every local target that has the backup. */
+/* Record a result in the manifest on every target that holds the backup (never on one that
+ * does not: a manifest without its file would look like a backup). */
 static void note(struct backup_op *op, const char *key, json_t *value)
 {
-    struct err e = {0};
     json_object_set_new(op->manifest, key, value);
     char *text = json_dumps(op->manifest, JSON_INDENT(2) | JSON_SORT_KEYS);
-    for (size_t i = 0; i < op->job->ntargets; i++)
-        if (op->job->targets[i].kind == CFG_TARGET_LOCAL)
-            target_local.update(&op->job->targets[i], op->file, text, &e);
+    for (size_t i = 0; i < op->job->ntargets; i++) {
+        struct err e = {0};
+        const struct cfg_backup_target *t = &op->job->targets[i];
+        if (on_target(op, i))
+            backup__target_kind(t->kind)->update(t, op->file, text, &e);
+    }
     free(text);
 }
 
@@ -109,10 +129,18 @@ static void verify_work(struct backup_op *op, struct err *err)
     uint64_t want_size = (uint64_t)json_integer_value(json_object_get(op->manifest, "size"));
     for (size_t i = 0; i < op->job->ntargets && err->code == 0; i++) {
         const struct cfg_backup_target *t = &op->job->targets[i];
-        if (t->kind != CFG_TARGET_LOCAL)
+        char *fetched = NULL;
+        if (!on_target(op, i))
             continue;
-        snprintf(path, sizeof path, "%s/%s", t->path, op->file);
-        if (hash_file(path, hex, &size, err) < 0)
+        /* Each target's own copy: local in place, object storage downloaded to scratch. */
+        if (backup__target_kind(t->kind)->fetch(t, op->file, op->dir, &fetched, err) < 0)
+            break;
+        str_copy(path, fetched, sizeof path);
+        free(fetched);
+        int hrc = hash_file(path, hex, &size, err);
+        if (str_starts(path, op->dir) && !str_eq(path, op->src_path))
+            unlink(path);
+        if (hrc < 0)
             break;
         checked++;
         if (!str_eq(hex, want) || size != want_size)
@@ -425,17 +453,36 @@ static int restore_result(struct backup_op *op)
 static void list_work(struct backup_op *op, struct err *err)
 {
     op->result = json_array();
+    json_t *seen = json_object();
     for (size_t i = 0; i < op->snap->n; i++) {
         const struct cfg_backup *j = op->snap->jobs[i];
-        const struct cfg_backup_target *t = local0(j);
-        json_t *all = NULL;
-        if ((op->job && op->job != j) || !t)
+        if (op->job && op->job != j)
             continue;
-        if (target_local.list(t, j->name, &all, err) < 0)
-            return;
-        json_array_extend(op->result, all);
-        json_decref(all);
+        /* The union over every target: a backup is listed once, from the first that has it. */
+        for (size_t k = 0; k < j->ntargets; k++) {
+            const struct target_kind *kind = backup__target_kind(j->targets[k].kind);
+            json_t *all = NULL, *m;
+            size_t x;
+            struct err e = {0};
+            if (!kind || kind->list(&j->targets[k], j->name, &all, &e) < 0) {
+                if (!err->code)
+                    *err = e;
+                continue;
+            }
+            json_array_foreach(all, x, m)
+            {
+                const char *id = json_string_value(json_object_get(m, "id"));
+                if (!id || json_object_get(seen, id))
+                    continue;
+                json_object_set_new(seen, id, json_true());
+                json_array_append(op->result, m);
+            }
+            json_decref(all);
+        }
     }
+    json_decref(seen);
+    /* A target that could not be read fails the listing: `backup sync` must not rebuild the
+     * catalog from part of the targets and forget the backups of the others. */
     backup__manifests_sort(op->result);
 }
 

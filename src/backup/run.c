@@ -13,6 +13,7 @@
  * target_s3.c exists. */
 #include "backup/backup_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,13 +28,58 @@
 #include "core/cryptox.h"
 #include "core/clock.h"
 #include "core/str.h"
+#include "core/tlog.h"
 #include "core/util.h"
 
 #define DUMP_STEP 4 /* index of run_dump in backup__run_steps, where each database starts */
 
+/* The first local target, or -1. A run writes its file there (as a hidden .partial, renamed
+ * into place) and copies it to the other targets from there. */
+static int home_target(const struct cfg_backup *j)
+{
+    for (size_t i = 0; i < j->ntargets; i++)
+        if (j->targets[i].kind == CFG_TARGET_LOCAL)
+            return (int)i;
+    return -1;
+}
+
+/* Where a run stages its file: the first local target, else home/backup/staging (a job with
+ * only object-storage targets uploads from there, then the staged file is removed). */
 static const char *target0(const struct backup_op *op)
 {
-    return op->job->targets[0].path;
+    int h = home_target(op->job);
+    return h >= 0 ? op->job->targets[h].path : op->staging;
+}
+
+/* A run that died with the daemon (SIGKILL, power loss) leaves ".<job>-<time>....partial" in
+ * the staging folder: never a valid-looking backup, but space. Only this job's names are
+ * removed, and only when no run of the job is going (the caller is the job's only run). */
+static void remove_stale_partials(const struct backup_op *op)
+{
+    const struct cfg_backup *j = op->job;
+    char prefix[NAME_MAX + 2], id[NAME_MAX + 1], file[NAME_MAX + 1], suffix[NAME_MAX + 16];
+    /* The suffix every file name of this job has, from a real name. */
+    if (backup__file_name(j, NULL, 0, id, sizeof id, file, sizeof file) < 0)
+        return;
+    snprintf(suffix, sizeof suffix, "%s.partial", file + strlen(id));
+    snprintf(prefix, sizeof prefix, ".%s-", j->name);
+    DIR *d = opendir(target0(op));
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name), np = strlen(prefix), ns = strlen(suffix);
+        if (n < np + ns + 16 || !str_starts(e->d_name, prefix) || !str_ends(e->d_name, suffix))
+            continue;
+        const char *when = e->d_name + n - ns - 16; /* YYYYMMDDTHHMMSSZ */
+        if (when[8] != 'T' || when[15] != 'Z' || strspn(when, "0123456789") != 8)
+            continue;
+        if (when != e->d_name + np && !(j->all_databases || (j->databases && j->databases[1])))
+            continue; /* "<job>-<something>-<time>": another job's name, not a database */
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            tlog_warn("backup", "%s: removed %s, left by a run that did not finish", j->name,
+                      e->d_name);
+    }
+    if (d)
+        closedir(d);
 }
 
 static int run_prepare(struct backup_op *op)
@@ -44,10 +90,10 @@ static int run_prepare(struct backup_op *op)
         if (!backup__target_kind(j->targets[i].kind))
             return backup__op_fail(op, -TE_INVALID, "%s targets are not available yet",
                                    cfg_target_kind_name(j->targets[i].kind));
-    if (j->targets[0].kind != CFG_TARGET_LOCAL)
-        return backup__op_fail(op, -TE_INVALID, "the first target must be local for now");
+    str_fmt(op->staging, sizeof op->staging, "%s/backup/staging", backup__home(op->b));
     if (afile_mkdirs(target0(op), 0700, &e) < 0)
         return backup__op_fail(op, e.code, "%s", e.msg);
+    remove_stale_partials(op);
     op->result = json_array();
     size_t n = 0;
     while (j->databases && j->databases[n])
@@ -125,7 +171,8 @@ static int hook(struct backup_op *op, const char *name, const char *cmd)
     if (!cmd)
         return BACKUP_STEP_NEXT;
     snprintf(job, sizeof job, "TEND_BACKUP_JOB=%s", op->job->name);
-    snprintf(file, sizeof file, "TEND_BACKUP_FILE=%s/%s", target0(op), op->file);
+    if (str_fmt(file, sizeof file, "TEND_BACKUP_FILE=%s/%s", target0(op), op->file) < 0)
+        return backup__op_fail(op, -ENAMETOOLONG, "backup file name too long");
     const char *argv[] = {"/bin/sh", "-c", cmd, NULL}, *env[] = {job, file, NULL};
     return backup__op_spawn(op, name, argv, env, -1, -1);
 }
@@ -149,7 +196,8 @@ static void source_argv(struct backup_op *op, const char *url, const char **v, s
         v[n++] = "pg_dump";
         v[n++] = j->format == CFG_PG_PLAIN ? "--format=plain" : "--format=custom";
         v[n++] = "--no-password";
-        /* The custom format compresses with zlib by default; ours does better when asked. */
+        /* The custom format compresses with zlib by default: compress once, in our stage, at
+         * the job's level (docs/benchmarks.md "Backups": zstd 3 is twice as fast as zlib 6). */
         if (j->format == CFG_PG_CUSTOM && j->compress != CFG_COMPRESS_NONE)
             v[n++] = "--compress=0";
         v[n++] = "--dbname";
@@ -258,10 +306,18 @@ static int run_dump(struct backup_op *op)
     op->db = str_dup(op->dbs[op->idb]);
     op->started_ms = clock_wall_ms();
     bool many = op->dbs[0] && (op->dbs[1] || op->job->all_databases);
-    if (backup__file_name(op->job, many ? op->db : NULL, op->started_ms, op->id, sizeof op->id,
-                          op->file, sizeof op->file) < 0 ||
-        str_fmt(op->staged, sizeof op->staged, "%s/.%s.partial", target0(op), op->file) < 0)
-        return backup__op_fail(op, -ENAMETOOLONG, "backup file name too long");
+    /* Names have one-second resolution: a second run within the same second (or a clock that
+     * stepped back) takes the next free second, so a backup never replaces another. */
+    char taken[PATH_MAX];
+    for (int64_t name_ms = op->started_ms;; name_ms += 1000) {
+        if (backup__file_name(op->job, many ? op->db : NULL, name_ms, op->id, sizeof op->id,
+                              op->file, sizeof op->file) < 0 ||
+            str_fmt(op->staged, sizeof op->staged, "%s/.%s.partial", target0(op), op->file) < 0 ||
+            str_fmt(taken, sizeof taken, "%s/%s.json", target0(op), op->file) < 0)
+            return backup__op_fail(op, -ENAMETOOLONG, "backup file name too long");
+        if (access(taken, F_OK) != 0 || name_ms > op->started_ms + 3600 * 1000)
+            break;
+    }
     op->fds[1] = open(op->staged, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (op->fds[1] < 0) {
         int e = errno;
@@ -316,6 +372,18 @@ static json_t *make_manifest(struct backup_op *op)
         json_object_set_new(m, "database", json_string(op->db));
     if (j->source == CFG_BACKUP_FILES)
         json_object_set_new(m, "paths", strv_json(j->paths));
+    json_t *targets = json_array();
+    for (size_t i = 0; i < j->ntargets; i++) {
+        const struct cfg_backup_target *t = &j->targets[i];
+        char where[PATH_MAX + 16];
+        if (t->kind == CFG_TARGET_LOCAL)
+            snprintf(where, sizeof where, "local:%s", t->path);
+        else
+            snprintf(where, sizeof where, "s3://%s/%s", t->bucket ? t->bucket : "",
+                     t->prefix ? t->prefix : "");
+        json_array_append_new(targets, json_string(where));
+    }
+    json_object_set_new(m, "targets", targets);
     return m;
 }
 
@@ -355,18 +423,27 @@ static void prune(struct backup_op *op, const struct cfg_backup_target *t, struc
 static void finalize_work(struct backup_op *op, struct err *err)
 {
     const struct cfg_backup *j = op->job;
-    char first[PATH_MAX];
+    char stored[PATH_MAX];
+    int h = home_target(j);
     json_t *pruned = json_object_get(op->manifest, "pruned");
     json_incref(pruned);
     json_object_del(op->manifest, "pruned");
     char *text = json_dumps(op->manifest, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_object_set_new(op->manifest, "pruned", pruned);
-    snprintf(first, sizeof first, "%s/%s", target0(op), op->file);
-    for (size_t i = 0; i < j->ntargets && err->code == 0; i++) {
+    /* The local target that staged the file first (a rename), then the others, reading the
+     * stored file (or, with no local target, the staged one, removed by cleanup). */
+    if (str_fmt(stored, sizeof stored, "%s/%s", target0(op), op->file) < 0) {
+        free(text);
+        err_set(err, -ENAMETOOLONG, "backup file name too long");
+        return;
+    }
+    for (size_t n = 0; n < j->ntargets && err->code == 0; n++) {
+        size_t i = h < 0 ? n : n == 0 ? (size_t)h : n <= (size_t)h ? n - 1 : n;
         const struct target_kind *k = backup__target_kind(j->targets[i].kind);
-        if (k->put(&j->targets[i], i == 0 ? op->staged : first, op->file, text, err) < 0)
+        const char *from = h >= 0 && n > 0 ? stored : op->staged;
+        if (k->put(&j->targets[i], from, op->file, text, err) < 0)
             err_prefix(err, "cannot store the backup in target %zu", i + 1);
-        else if (i == 0)
+        else if (h >= 0 && n == 0)
             op->staged[0] = '\0'; /* it is the backup now */
     }
     free(text);

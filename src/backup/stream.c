@@ -219,7 +219,8 @@ struct count {
 
 static int count_push(struct stage *s, const void *p, size_t n)
 {
-    *((struct count *)s)->bytes += n;
+    /* Atomic: backup_status() reads the count from the loop thread while the run goes on. */
+    __atomic_fetch_add(((struct count *)s)->bytes, (uint64_t)n, __ATOMIC_RELAXED);
     return next_push(s, p, n);
 }
 

@@ -3,13 +3,14 @@
  * A kind holds only what differs between places that keep backups: store a finished file with
  * its manifest, list manifests, fetch a file to read, rewrite a manifest, delete. What is common
  * (naming, checksums, retention, verification) lives in run.c and restore.c. Adding a kind is
- * one file and one line here; S3 (Aliyun OSS, AWS, MinIO) is the next one. */
+ * one file and one line here. */
 #include "backup/backup_int.h"
 
 #include "core/util.h"
 
 static const struct target_kind *const kinds[] = {
-    [CFG_TARGET_LOCAL] = &target_local, [CFG_TARGET_S3] = NULL, /* TODO(#4): target_s3.c */
+    [CFG_TARGET_LOCAL] = &target_local,
+    [CFG_TARGET_S3] = &target_s3,
 };
 
 const struct target_kind *backup__target_kind(enum cfg_target_kind k)

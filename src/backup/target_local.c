@@ -122,9 +122,10 @@ static int local_list(const struct cfg_backup_target *t, const char *job, json_t
     return 0;
 }
 
-static int local_fetch(const struct cfg_backup_target *t, const char *file, char **path,
-                       struct err *err)
+static int local_fetch(const struct cfg_backup_target *t, const char *file, const char *dir,
+                       char **path, struct err *err)
 {
+    (void)dir; /* read in place: no copy */
     char p[PATH_MAX];
     int rc = path_of(t, file, "", p, sizeof p, err);
     if (rc < 0)

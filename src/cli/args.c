@@ -183,3 +183,35 @@ int cli__query_add(struct buf *url, const char *key, const char *value)
     int rc = buf_printf(url, "%c%s=", url->ptr && strchr(url->ptr, '?') ? '&' : '?', key);
     return rc < 0 ? rc : cli__url_escape(url, value);
 }
+
+/* ---- sub-commands ---------------------------------------------------------------------------- */
+int cli__run_sub(struct cli *cli, const struct cli_sub *subs, size_t n, int argc, char **argv)
+{
+    for (size_t i = 0; argc > 1 && i < n; i++) {
+        if (strcmp(argv[1], subs[i].name) != 0)
+            continue;
+        const struct cli_verb *prev = cli->verb;
+        struct cli_verb sub = *prev;
+        char name[64];
+        snprintf(name, sizeof name, "%s %s", prev->name, subs[i].name);
+        sub.name = name;
+        sub.usage = subs[i].usage;
+        cli->verb = &sub;
+        int rc = subs[i].fn(cli, argc - 1, argv + 1);
+        cli->verb = prev;
+        return rc;
+    }
+    return CLI_GO;
+}
+
+int cli__unknown_sub(struct cli *cli, const struct cli_sub *subs, size_t n, const char *word)
+{
+    const char *names[16] = {0};
+    for (size_t i = 0; i < n && i + 1 < sizeof names / sizeof names[0]; i++)
+        names[i] = subs[i].name;
+    const char *near = str_suggest(word, names);
+    if (near)
+        return cli__usage_error(cli, "unknown %s command \"%s\" (did you mean \"%s\"?)",
+                                cli->verb->name, word, near);
+    return cli__usage_error(cli, "unknown %s command \"%s\"", cli->verb->name, word);
+}

@@ -36,6 +36,16 @@ static const struct cli_verb verbs[] = {
     {"flush", cli__verb_flush, true, "flush [APP]", "empty the apps' log files"},
     {"events", cli__verb_events, true, "events [APP] [--since DURATION] [--limit N] [--json]",
      "show what happened: starts, exits, restarts, reloads"},
+    {"backup", cli__verb_backup, true,
+     "backup status|list|run|verify|drill|restore|sync ...",
+     "back up databases and files; verify, drill and restore backups"},
+    {"checks", cli__verb_checks, true, "checks [--json]",
+     "show health checks: last result, since when, latency (exit 1 while one fails)"},
+    {"metrics", cli__verb_metrics, true, "metrics [APP] [--since DURATION] [--json]",
+     "show CPU, memory, disks, network and apps over time (default 1h), with sparklines"},
+    {"alerts", cli__verb_alerts, true,
+     "alerts [--json] | alerts silence RULE --for DURATION | alerts unsilence RULE",
+     "show alerts, silences and the last day's changes (exit 1 while one fires)"},
     {"save", cli__verb_save, true, "save [--force] [--json]",
      "remember the running apps for tend resurrect and reboots"},
     {"resurrect", cli__verb_resurrect, true, "resurrect [--json]", "bring back the saved apps"},
@@ -130,7 +140,11 @@ int cli__fail(const struct err *err, const char *fmt, ...)
 /* The first required word of a verb's usage ("TARGET..." in "stop TARGET... [--json]"). */
 static const char *missing_word(const struct cli_verb *v, char *word, size_t size)
 {
-    const char *p = strchr(v->usage, ' ');
+    /* The first word after the verb's name, which may be two words ("backup run"). */
+    size_t len = strlen(v->name);
+    const char *p = strncmp(v->usage, v->name, len) == 0 && v->usage[len] == ' '
+                        ? v->usage + len
+                        : strchr(v->usage, ' ');
     size_t n = p ? strcspn(p + 1, " ") : 0;
     if (!p || p[1] == '[' || n >= size)
         return "an argument";

@@ -79,6 +79,16 @@ int cli__query_add(struct buf *url, const char *key, const char *value);
 #define CLI_GO (-1)
 int cli__parse(struct cli *cli, const struct cli_opt *opts, int argc, char **argv, int min_pos,
                int max_pos, struct cli_args *a);
+/* Verbs with sub-commands (`backup run`, `alerts silence`): run the one argv[1] names, with its
+ * own usage line in usage errors. CLI_GO when argv[1] names none: the caller then shows its
+ * default or calls cli__unknown_sub() ("unknown backup command "rn" (did you mean "run"?)"). */
+struct cli_sub {
+    const char *name;
+    cli_verb_fn *fn;
+    const char *usage; /* "backup run JOB [--json]" */
+};
+int cli__run_sub(struct cli *cli, const struct cli_sub *subs, size_t n, int argc, char **argv);
+int cli__unknown_sub(struct cli *cli, const struct cli_sub *subs, size_t n, const char *word);
 /* Print "tend: <msg>" and the verb's usage on stderr; returns 2. */
 int cli__usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "tend: cannot <what>: <err.msg>" and "  hint: <err.hint>"; returns 1. When the daemon
@@ -154,10 +164,25 @@ int cli__show_status(struct cli *cli, const char *app);
 int cli__print_plan(struct cli *cli, json_t *answer, bool dry_run, const char *abs,
                     const char *typed);
 
+/* ---- what the monitoring verbs share (verbs_watch.c) ---- */
+/* Columns of the terminal on stdout, or 0 when stdout is not a terminal (nothing is cut). */
+size_t cli__term_width(void);
+/* Render a table on stdout, each line cut to the terminal's width ("…" marks a cut). */
+void cli__print_table(struct cli *cli, const struct cli_table *t);
+/* A blank line, then a bold heading. */
+void cli__heading(struct cli *cli, const char *text);
+/* GET path into *ans (caller frees); with raw, print the answer as is (--json). 0, or the exit
+ * status after printing "tend: cannot <what>: ...". */
+int cli__get(struct cli *cli, const char *path, const char *what, bool raw, json_t **ans);
+/* Parse a duration flag ("90s", "30m", "2h"; at least 1s): 0, or 2 after a usage error. */
+int cli__duration_arg(struct cli *cli, const char *flag, const char *s, uint64_t *ms);
+
 /* ---- verbs ---- */
 cli_verb_fn cli__verb_up, cli__verb_action, cli__verb_status, cli__verb_describe, cli__verb_env;
 cli_verb_fn cli__verb_logs, cli__verb_flush, cli__verb_events;
-cli_verb_fn cli__verb_config, cli__verb_import;
+cli_verb_fn cli__verb_config, cli__verb_import, cli__verb_backup;
+/* verbs_watch.c, verbs_metrics.c */
+cli_verb_fn cli__verb_checks, cli__verb_alerts, cli__verb_metrics;
 cli_verb_fn cli__verb_ping, cli__verb_version, cli__verb_kill, cli__verb_save, cli__verb_resurrect;
 
 /* Find a verb by name; NULL if none. */

@@ -22,16 +22,6 @@
 #include "core/str.h"
 #include "core/util.h"
 
-static void error_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void error_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cfg__diag_vadd(ck->diag, CFG_ERROR, n->line, n->col, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- value checkers -------------------------------------------------------------------------- */
 bool cfg__want_scalar(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
                       const char *what)
@@ -43,9 +33,9 @@ bool cfg__want_scalar(struct cfg__ck *ck, const char *key, const struct cfg_node
         return true;
     cfg__node_describe(v, seen, sizeof seen);
     if (v->kind == CFG_NODE_SCALAR)
-        error_at(ck, v, "\"%s\" has no value; it must be %s", key, what);
+        cfg__error_at(ck, v, "\"%s\" has no value; it must be %s", key, what);
     else
-        error_at(ck, v, "\"%s\" must be %s, not %s", key, what, seen);
+        cfg__error_at(ck, v, "\"%s\" must be %s, not %s", key, what, seen);
     return false;
 }
 
@@ -69,7 +59,7 @@ bool cfg__get_bool(struct cfg__ck *ck, const char *key, const struct cfg_node *v
             return true;
         }
     }
-    error_at(ck, v, "\"%s\" must be true or false, not \"%s\"", key, v->str);
+    cfg__error_at(ck, v, "\"%s\" must be true or false, not \"%s\"", key, v->str);
     return false;
 }
 
@@ -82,7 +72,7 @@ bool cfg__get_int(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
     errno = 0;
     long x = strtol(v->str, &end, 10);
     if (errno || end == v->str || *end || x < min || x > max) {
-        error_at(ck, v, "\"%s\" must be a whole number from %ld to %ld, not \"%s\"", key, min, max,
+        cfg__error_at(ck, v, "\"%s\" must be a whole number from %ld to %ld, not \"%s\"", key, min, max,
                  v->str);
         return false;
     }
@@ -96,7 +86,7 @@ bool cfg__get_duration(struct cfg__ck *ck, const char *key, const struct cfg_nod
         return false;
     if (cfg_parse_duration(v->str, ms) == 0)
         return true;
-    error_at(ck, v, "\"%s\" must be a duration such as 5s, 2m or 1h30m, not \"%s\"", key, v->str);
+    cfg__error_at(ck, v, "\"%s\" must be a duration such as 5s, 2m or 1h30m, not \"%s\"", key, v->str);
     return false;
 }
 
@@ -106,7 +96,7 @@ bool cfg__get_size(struct cfg__ck *ck, const char *key, const struct cfg_node *v
         return false;
     if (cfg_parse_size(v->str, bytes) == 0)
         return true;
-    error_at(ck, v, "\"%s\" must be a size such as 512M or 1G, not \"%s\"", key, v->str);
+    cfg__error_at(ck, v, "\"%s\" must be a size such as 512M or 1G, not \"%s\"", key, v->str);
     return false;
 }
 
@@ -177,7 +167,7 @@ void cfg__check_keys(struct cfg__ck *ck, const struct cfg_node *map, const char 
         bool dup = false;
         for (size_t j = 0; j < i && !dup; j++) {
             if (strcmp(map->keys[j]->str, k->str) == 0) {
-                error_at(ck, k, "\"%s\" is set twice %s (first at line %d); keep one", k->str,
+                cfg__error_at(ck, k, "\"%s\" is set twice %s (first at line %d); keep one", k->str,
                          where, map->keys[j]->line);
                 dup = true;
             }
@@ -189,9 +179,9 @@ void cfg__check_keys(struct cfg__ck *ck, const struct cfg_node *map, const char 
             continue;
         const char *sug = str_suggest(k->str, known);
         if (sug)
-            error_at(ck, k, "unknown key \"%s\" %s (did you mean \"%s\"?)", k->str, where, sug);
+            cfg__error_at(ck, k, "unknown key \"%s\" %s (did you mean \"%s\"?)", k->str, where, sug);
         else
-            error_at(ck, k, "unknown key \"%s\" %s", k->str, where);
+            cfg__error_at(ck, k, "unknown key \"%s\" %s", k->str, where);
     }
 }
 
@@ -226,7 +216,7 @@ static void check_rotate(struct cfg__ck *ck, const struct cfg_node *v, struct cf
         return;
     }
     const char *sug = str_suggest(v->str, forms);
-    error_at(ck, v,
+    cfg__error_at(ck, v,
              "\"rotate\" must be daily or none (size limits are \"max_size\"), not \"%s\"%s%s%s",
              v->str, sug ? " (did you mean \"" : "", sug ? sug : "", sug ? "\"?)" : "");
 }
@@ -238,7 +228,7 @@ static void check_bounded_size(struct cfg__ck *ck, const char *key, const struct
     if (!cfg__get_size(ck, key, v, &x))
         return;
     if (x < lo || x > hi) {
-        error_at(ck, v, "\"%s\" must be between %s, not \"%s\"", key, range, v->str);
+        cfg__error_at(ck, v, "\"%s\" must be between %s, not \"%s\"", key, range, v->str);
         return;
     }
     *out = x;
@@ -257,7 +247,7 @@ static void check_log_key(struct cfg__ck *ck, const char *key, const struct cfg_
         cfg__get_path(ck, key, v, &log->combined_file);
     else if (strcmp(key, "date_format") == 0 && cfg__get_str(ck, key, v, &log->date_format)) {
         if (!clock_format_check(log->date_format))
-            error_at(ck, v,
+            cfg__error_at(ck, v,
                      "\"date_format\" must use YYYY MM DD HH mm ss SSS Z ZZ and "
                      "[literal text], not \"%s\"",
                      v->str);
@@ -289,13 +279,13 @@ void cfg__check_log(struct cfg__ck *ck, const struct cfg_node *map, struct cfg_l
         return;
     if (map->kind != CFG_NODE_MAP) {
         cfg__node_describe(map, seen, sizeof seen);
-        error_at(ck, map, "%s must be a map of log settings (dir:, max_size:, keep: ...), not %s",
+        cfg__error_at(ck, map, "%s must be a map of log settings (dir:, max_size:, keep: ...), not %s",
                  ctx, seen);
         return;
     }
     cfg__check_keys(ck, map, log_keys, NULL, ctx);
     if (cfg__node_get(map, "err_file") && cfg__node_get(map, "error_file"))
-        error_at(ck, cfg__node_get(map, "error_file"),
+        cfg__error_at(ck, cfg__node_get(map, "error_file"),
                  "\"error_file\" and \"err_file\" are the same setting; keep one");
     for (size_t i = 0; i < map->n; i++)
         check_log_key(ck, map->keys[i]->str, map->vals[i], log);
@@ -318,7 +308,7 @@ static void check_listen(struct cfg__ck *ck, const struct cfg_node *v, struct cf
     long port = strtol(colon ? colon + 1 : s, &end, 10);
     bool ok = end && !*end && port >= 1 && port <= 65535 && (colon ? colon[1] : s[0]) != '\0';
     if (!ok || (colon && strchr(s, ':') != colon && s[0] != '[')) {
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "\"listen\" must be an address such as 127.0.0.1:9615 or [::1]:9615, "
                  "not \"%s\"",
                  s);
@@ -346,7 +336,7 @@ static void check_api(struct cfg__ck *ck, const struct cfg_node *map, struct cfg
         return;
     if (map->kind != CFG_NODE_MAP) {
         cfg__node_describe(map, seen, sizeof seen);
-        error_at(ck, map, "\"api\" must be a map such as {listen: 127.0.0.1:9615}, not %s", seen);
+        cfg__error_at(ck, map, "\"api\" must be a map such as {listen: 127.0.0.1:9615}, not %s", seen);
         return;
     }
     cfg__check_keys(ck, map, keys, NULL, "\"api\"");
@@ -365,7 +355,7 @@ static void check_unique(struct cfg__ck *ck, const struct cfg_node *apps)
             if (strcmp(c->apps[i]->name, c->apps[j]->name) != 0)
                 continue;
             const struct cfg_node *name = cfg__node_get(apps->vals[i], "name");
-            error_at(ck, name ? name : apps->vals[i],
+            cfg__error_at(ck, name ? name : apps->vals[i],
                      "app name \"%s\" is already used by the app at line %d; names must be "
                      "unique",
                      c->apps[i]->name, c->apps[j]->line);
@@ -401,7 +391,7 @@ static void check_apps(struct cfg__ck *ck, const struct cfg_node *apps)
         return;
     if (apps->kind != CFG_NODE_SEQ) {
         cfg__node_describe(apps, seen, sizeof seen);
-        error_at(ck, apps, "\"apps\" must be a list of apps (- name: api), not %s", seen);
+        cfg__error_at(ck, apps, "\"apps\" must be a list of apps (- name: api), not %s", seen);
         return;
     }
     ck->cfg->apps = xcalloc(apps->n + 1, sizeof *ck->cfg->apps);
@@ -444,7 +434,9 @@ void cfg__check_backups(struct cfg__ck *ck, const struct cfg_node *list, struct 
 int cfg__check(struct cfg__ck *ck, const struct cfg_node *root)
 {
     /* Ties in did-you-mean go to the first. */
-    static const char *const top_keys[] = {"apps", "logs", "api", "backups", NULL};
+    static const char *const top_keys[] = {"apps",      "logs",   "api",         "backups",
+                                           "metrics",   "checks", "access_logs", "alerts",
+                                           "notifiers", NULL};
     struct cfg *c = ck->cfg;
     cfg__check_keys(ck, root, top_keys, is_extension_key, NULL);
     cfg__log_defaults(&c->log_defaults);
@@ -463,6 +455,7 @@ int cfg__check(struct cfg__ck *ck, const struct cfg_node *root)
         check_apps(ck, v);
     if ((v = cfg__node_get(root, "backups")))
         cfg__check_backups(ck, v, NULL);
+    cfg__check_watch(ck, root, NULL); /* metrics checks access_logs alerts notifiers (issue 3) */
     check_profile_used(ck);
     return ck->diag->nerrors ? -TE_CONFIG : 0;
 }

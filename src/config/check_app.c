@@ -27,32 +27,12 @@
 
 #define ENVFILE_MAX (4u << 20)
 
-static void error_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void error_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cfg__diag_vadd(ck->diag, CFG_ERROR, n->line, n->col, fmt, ap);
-    va_end(ap);
-}
-
-static void warn_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void warn_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cfg__diag_vadd(ck->diag, CFG_WARNING, n->line, n->col, fmt, ap);
-    va_end(ap);
-}
-
 static void wrong_type(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
                        const char *want)
 {
     char seen[80];
     cfg__node_describe(v, seen, sizeof seen);
-    error_at(ck, v, "\"%s\" in %s must be %s, not %s", key, ck->what, want, seen);
+    cfg__error_at(ck, v, "\"%s\" in %s must be %s, not %s", key, ck->what, want, seen);
 }
 
 static const char *suggestion(const char *word, const char *const *words, char *dst, size_t n)
@@ -69,7 +49,7 @@ static const char *suggestion(const char *word, const char *const *words, char *
 static void f_cmd(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v)
 {
     if (cfg__get_str(ck, "cmd", v, &a->cmd) && !a->cmd[0])
-        error_at(ck, v, "\"cmd\" is empty; write the command, e.g. cmd: node server.js");
+        cfg__error_at(ck, v, "\"cmd\" is empty; write the command, e.g. cmd: node server.js");
 }
 
 static char **str_list(struct cfg__ck *ck, const char *key, const struct cfg_node *v, bool one_ok)
@@ -95,7 +75,7 @@ static char **str_list(struct cfg__ck *ck, const char *key, const struct cfg_nod
 static void f_argv(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v)
 {
     if (v->kind == CFG_NODE_SCALAR && !v->is_null && !v->is_bad) {
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "\"argv\" must be a list such as [node, server.js], not \"%s\"; for "
                  "one string run by the shell use \"cmd\"",
                  v->str);
@@ -103,7 +83,7 @@ static void f_argv(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node 
     }
     a->argv = str_list(ck, "argv", v, false);
     if (a->argv && !a->argv[0])
-        error_at(ck, v, "\"argv\" is empty; the first item is the program to run");
+        cfg__error_at(ck, v, "\"argv\" is empty; the first item is the program to run");
 }
 
 static void f_cwd(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v)
@@ -112,7 +92,7 @@ static void f_cwd(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *
     if (!cfg__get_path(ck, "cwd", v, &a->cwd))
         return;
     if (stat(a->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
-        warn_at(ck, v,
+        cfg__warn_at(ck, v,
                 "cwd \"%s\" is not a folder on this machine (yet); %s cannot start "
                 "until it is",
                 a->cwd, ck->what);
@@ -130,7 +110,7 @@ static void f_instances(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_
     char *end;
     long n = strtol(v->str, &end, 10);
     if (*end || end == v->str || n < 1 || n > 1024) {
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "\"instances\" must be a whole number from 1 to 1024 or \"max\" (one "
                  "per CPU), not \"%s\"",
                  v->str);
@@ -150,11 +130,11 @@ static void f_user(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node 
     a->user = str_dup(s);
     a->group = colon ? str_dup(colon + 1) : NULL;
     if (!*a->user || (colon && !*a->group))
-        error_at(ck, v, "\"user\" must be a user name or user:group, not \"%s\"", v->str);
+        cfg__error_at(ck, v, "\"user\" must be a user name or user:group, not \"%s\"", v->str);
     else if (!getpwnam(a->user) && strspn(a->user, "0123456789") != strlen(a->user))
-        error_at(ck, v, "user \"%s\" does not exist on this machine", a->user);
+        cfg__error_at(ck, v, "user \"%s\" does not exist on this machine", a->user);
     else if (a->group && !getgrnam(a->group) && strspn(a->group, "0123456789") != strlen(a->group))
-        error_at(ck, v, "group \"%s\" does not exist on this machine", a->group);
+        cfg__error_at(ck, v, "group \"%s\" does not exist on this machine", a->group);
     free(s);
 }
 
@@ -170,7 +150,7 @@ static void f_restart(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_no
             return;
         }
     }
-    error_at(ck, v, "\"restart\" must be always, on-failure or never, not \"%s\"%s", v->str,
+    cfg__error_at(ck, v, "\"restart\" must be always, on-failure or never, not \"%s\"%s", v->str,
              suggestion(v->str, forms, sug, sizeof sug));
 }
 
@@ -180,7 +160,7 @@ static void f_errored_retry(struct cfg__ck *ck, struct cfg_app *a, const struct 
         a->errored_retry_ms = 0;
     else if (v->kind == CFG_NODE_SCALAR && !v->is_null && !v->is_bad &&
              cfg_parse_duration(v->str, &a->errored_retry_ms) < 0)
-        error_at(ck, v, "\"errored_retry\" must be a duration such as 5m, or never, not \"%s\"",
+        cfg__error_at(ck, v, "\"errored_retry\" must be a duration such as 5m, or never, not \"%s\"",
                  v->str);
     else if (v->kind != CFG_NODE_SCALAR || v->is_null)
         cfg__want_scalar(ck, "errored_retry", v, "a duration such as 5m, or never");
@@ -194,7 +174,7 @@ static void f_kill_signal(struct cfg__ck *ck, struct cfg_app *a, const struct cf
     if (!cfg__want_scalar(ck, "kill_signal", v, "a signal such as SIGTERM"))
         return;
     if (cfg_parse_signal(v->str, &a->kill_signal) < 0)
-        error_at(ck, v, "\"kill_signal\" must be a signal such as SIGTERM or SIGINT, not \"%s\"%s",
+        cfg__error_at(ck, v, "\"kill_signal\" must be a signal such as SIGTERM or SIGINT, not \"%s\"%s",
                  v->str, suggestion(v->str, common, sug, sizeof sug));
 }
 
@@ -204,7 +184,7 @@ static void f_cron(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node 
     if (!cfg__get_str(ck, "cron_restart", v, &a->cron_restart))
         return;
     if (cron_parse(&a->cron, a->cron_restart, &e) < 0)
-        error_at(ck, v, "\"cron_restart\" is not a valid cron expression: %s", e.msg);
+        cfg__error_at(ck, v, "\"cron_restart\" is not a valid cron expression: %s", e.msg);
 }
 
 static void f_watch(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node *v)
@@ -251,7 +231,7 @@ static void env_map(struct cfg__ck *ck, const char *key, const struct cfg_node *
     for (size_t i = 0; i < v->n; i++) {
         const struct cfg_node *k = v->keys[i], *x = v->vals[i];
         if (!cfg__env_name_ok(k->str)) {
-            error_at(ck, k,
+            cfg__error_at(ck, k,
                      "\"%s\" is not a valid environment variable name (letters, digits "
                      "and _, not starting with a digit)",
                      k->str);
@@ -262,12 +242,12 @@ static void env_map(struct cfg__ck *ck, const char *key, const struct cfg_node *
             continue;
         }
         if (ck->file_mode & 077 && str_is_secret_name(k->str))
-            warn_at(ck, k,
+            cfg__warn_at(ck, k,
                     "\"%s\" looks like a secret and %s is readable by other users "
                     "(mode %04o); run chmod 600 on it or move the value to an env_file",
                     k->str, ck->file_name, ck->file_mode);
         if (port && strcmp(k->str, "PORT") == 0)
-            warn_at(ck, k, "PORT here is replaced by each instance's port (\"port: %d\")", port);
+            cfg__warn_at(ck, k, "PORT here is replaced by each instance's port (\"port: %d\")", port);
         (*out)[*n].key = str_dup(k->str);
         (*out)[(*n)++].value = str_dup(x->is_null ? "" : x->str);
     }
@@ -288,20 +268,20 @@ static void f_env_file(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_n
         return;
     buf_init(&text, 0);
     if (stat(a->env_file, &st) < 0 || read_file(a->env_file, ENVFILE_MAX, &text) < 0) {
-        warn_at(ck, v, "env_file \"%s\" cannot be read (%s); %s cannot start until it can",
+        cfg__warn_at(ck, v, "env_file \"%s\" cannot be read (%s); %s cannot start until it can",
                 a->env_file, strerror(errno), ck->what);
         buf_fini(&text);
         return;
     }
     if (st.st_mode & 077)
-        warn_at(ck, v,
+        cfg__warn_at(ck, v,
                 "env_file \"%s\" is readable by other users (mode %04o); run chmod 600 "
                 "on it",
                 a->env_file, (unsigned)st.st_mode & 07777);
     struct cfg_diag *d = xmalloc(sizeof *d);
     if (cfg__envfile_parse_env(a->env_file, text.ptr, text.len, ck->environ, &kv, &n, d) < 0)
         for (int i = 0; i < d->nmsgs; i++)
-            error_at(ck, v, "env_file \"%s\" line %d:%d: %s", v->str, d->msgs[i].line,
+            cfg__error_at(ck, v, "env_file \"%s\" line %d:%d: %s", v->str, d->msgs[i].line,
                      d->msgs[i].col, d->msgs[i].text);
     cfg_kv_free(kv, n);
     free(d);
@@ -359,7 +339,7 @@ static void ready_map(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_no
     int kinds =
         !!cfg__node_get(v, "port") + !!cfg__node_get(v, "http") + !!cfg__node_get(v, "notify");
     if (kinds != 1)
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "\"ready\" needs exactly one of \"port\", \"http\" or \"notify\", e.g. "
                  "{http: \"http://127.0.0.1:${PORT}/health\", timeout: 30s}");
     if ((x = cfg__node_get(v, "port"))) {
@@ -370,7 +350,7 @@ static void ready_map(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_no
     if ((x = cfg__node_get(v, "http")) && cfg__get_str(ck, "http", x, &a->ready_url)) {
         a->ready = CFG_READY_HTTP;
         if (!str_starts(x->str, "http://") && !str_starts(x->str, "https://"))
-            error_at(ck, x,
+            cfg__error_at(ck, x,
                      "\"http\" must be a URL starting with http:// or https://, not "
                      "\"%s\"",
                      x->str);
@@ -391,7 +371,7 @@ static void f_ready(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_node
     if (!cfg__want_scalar(ck, "ready", v, "started, notify, port or a map"))
         return;
     if (!ready_word(a, v->str))
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "\"ready\" must be started, notify, port, an http:// URL, or a map "
                  "such as {port: 3000, timeout: 10s}, not \"%s\"",
                  v->str);
@@ -451,6 +431,7 @@ static const struct field fields[] = {
     FN("ready", f_ready),
     AT("ready_timeout", F_DUR, ready_timeout_ms),
     FN("log", f_log),
+    {"health", F_NAME, 0, NULL}, /* read in cross_checks, once "port" is known */
 };
 
 static void apply_field(struct cfg__ck *ck, struct cfg_app *a, const struct field *f,
@@ -506,7 +487,7 @@ static bool app_name(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_nod
     const struct cfg_node *v = cfg__node_get(map, "name");
     snprintf(ck->what, sizeof ck->what, "app #%zu", index);
     if (!v) {
-        error_at(ck, map, "app #%zu has no \"name\"; add one, e.g. name: api", index);
+        cfg__error_at(ck, map, "app #%zu has no \"name\"; add one, e.g. name: api", index);
         return false;
     }
     if (!cfg__get_str(ck, "name", v, &a->name))
@@ -515,14 +496,14 @@ static bool app_name(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_nod
     if (n == 0 || n > 64 ||
         strspn(a->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                         "0123456789_.-") != n) {
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "app name \"%s\" must be 1 to 64 letters, digits, \"_\", \".\" or "
                  "\"-\"",
                  a->name);
         return false;
     }
     if (strcmp(a->name, "all") == 0) {
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "app name \"all\" is reserved (\"tend restart all\" means every app); "
                  "pick another");
         return false;
@@ -559,22 +540,33 @@ static void cross_checks(struct cfg__ck *ck, struct cfg_app *a, const struct cfg
 {
     const struct cfg_node *v;
     if (a->cmd && a->argv)
-        error_at(ck, map, "%s has both \"cmd\" and \"argv\"; keep one", ck->what);
+        cfg__error_at(ck, map, "%s has both \"cmd\" and \"argv\"; keep one", ck->what);
     else if (!cfg__node_get(map, "cmd") && !cfg__node_get(map, "argv"))
-        error_at(ck, map, "%s has no \"cmd\" or \"argv\"; add one, e.g. cmd: node server.js",
+        cfg__error_at(ck, map, "%s has no \"cmd\" or \"argv\"; add one, e.g. cmd: node server.js",
                  ck->what);
     if (a->port && a->port + a->instances - 1 > 65535 && (v = cfg__node_get(map, "port")))
-        error_at(ck, v, "%s: port %d with %d instances goes past 65535 (the last would be %d)",
+        cfg__error_at(ck, v, "%s: port %d with %d instances goes past 65535 (the last would be %d)",
                  ck->what, a->port, a->instances, a->port + a->instances - 1);
     if (a->ready == CFG_READY_PORT && !a->ready_port && !a->port)
-        error_at(ck, cfg__node_get(map, "ready"),
+        cfg__error_at(ck, cfg__node_get(map, "ready"),
                  "%s: \"ready: port\" needs the app's \"port\" (or {port: N})", ck->what);
     v = cfg__node_get(map, "ready");
     if (v && v->kind == CFG_NODE_MAP && cfg__node_get(v, "timeout") &&
         (v = cfg__node_get(map, "ready_timeout")))
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "the ready timeout is set twice (\"ready_timeout\" and \"ready: "
                  "{timeout}\"); keep one");
+    if ((v = cfg__node_get(map, "health"))) { /* typed by cfg_watch_load() (check_watch.c) */
+        struct cfg_check *h = cfg__check_health(ck, a->name, a->port, v);
+        /* An http health probe is also the app's readiness when `ready:` is not written: a
+         * rolling reload then waits for the replacement's health endpoint to answer. */
+        if (h && h->kind == CFG_CHECK_HTTP && !cfg__node_get(map, "ready") &&
+            a->ready == CFG_READY_STARTED) {
+            a->ready = CFG_READY_HTTP;
+            a->ready_url = str_dup(h->u.http.url);
+        }
+        cfg__check_free(h);
+    }
 }
 
 struct cfg_app *cfg__check_app(struct cfg__ck *ck, const struct cfg_node *map, size_t index)
@@ -584,7 +576,7 @@ struct cfg_app *cfg__check_app(struct cfg__ck *ck, const struct cfg_node *map, s
     if (map->kind != CFG_NODE_MAP) {
         cfg__node_describe(map, seen, sizeof seen);
         if (!map->is_bad)
-            error_at(ck, map, "each app must be a map (name:, cmd:, ...), not %s", seen);
+            cfg__error_at(ck, map, "each app must be a map (name:, cmd:, ...), not %s", seen);
         return NULL;
     }
     for (size_t i = 0; i < ARRAY_LEN(fields); i++)

@@ -26,26 +26,6 @@
 
 void cfg__check_backups(struct cfg__ck *ck, const struct cfg_node *list, struct cfg_backups *out);
 
-static void error_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void error_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cfg__diag_vadd(ck->diag, CFG_ERROR, n->line, n->col, fmt, ap);
-    va_end(ap);
-}
-
-static void warn_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void warn_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    cfg__diag_vadd(ck->diag, CFG_WARNING, n->line, n->col, fmt, ap);
-    va_end(ap);
-}
-
 static bool want_kind(struct cfg__ck *ck, const char *key, const struct cfg_node *v,
                       enum cfg_node_kind kind, const char *example)
 {
@@ -55,7 +35,7 @@ static bool want_kind(struct cfg__ck *ck, const char *key, const struct cfg_node
     if (v->kind == kind)
         return true;
     cfg__node_describe(v, seen, sizeof seen);
-    error_at(ck, v, "\"%s\" in %s must be %s, not %s", key, ck->what, example, seen);
+    cfg__error_at(ck, v, "\"%s\" in %s must be %s, not %s", key, ck->what, example, seen);
     return false;
 }
 
@@ -93,7 +73,7 @@ static void get_choice(struct cfg__ck *ck, const char *key, const struct cfg_nod
                  i ? (words[i + 1] ? ", " : " or ") : "", words[i]);
     }
     const char *sug = str_suggest(v->str, words);
-    error_at(ck, v, "\"%s\" in %s must be %s, not \"%s\"%s%s%s", key, ck->what, forms, v->str,
+    cfg__error_at(ck, v, "\"%s\" in %s must be %s, not \"%s\"%s%s%s", key, ck->what, forms, v->str,
              sug ? " (did you mean \"" : "", sug ? sug : "", sug ? "\"?)" : "");
 }
 
@@ -102,7 +82,7 @@ static void get_cron(struct cfg__ck *ck, const char *key, const struct cfg_node 
 {
     struct err e = {0};
     if (cfg__get_str(ck, key, v, expr) && cron_parse(c, *expr, &e) < 0)
-        error_at(ck, v, "\"%s\" is not a valid cron expression: %s", key, e.msg);
+        cfg__error_at(ck, v, "\"%s\" is not a valid cron expression: %s", key, e.msg);
 }
 
 /* ---- sources -------------------------------------------------------------------------------- */
@@ -116,7 +96,7 @@ static void check_url(struct cfg__ck *ck, const struct cfg_node *v, const char *
         if (str_starts(*url, schemes[i]))
             return;
     str_mask_url(masked, sizeof masked, *url);
-    error_at(ck, v, "\"url\" in %s must start with %s, not \"%s\"", ck->what, schemes[0], masked);
+    cfg__error_at(ck, v, "\"url\" in %s must start with %s, not \"%s\"", ck->what, schemes[0], masked);
 }
 
 static void f_postgres(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg_node *v)
@@ -138,7 +118,7 @@ static void f_postgres(struct cfg__ck *ck, struct cfg_backup *b, const struct cf
         get_choice(ck, "format", x, formats, &f);
         b->format = (enum cfg_pg_format)f;
         if (b->format == CFG_PG_DIRECTORY)
-            error_at(ck, x,
+            cfg__error_at(ck, x,
                      "\"format: directory\" in %s is not supported yet: pg_dump writes a folder, "
                      "not a stream; use custom (pg_restore can still pick single tables)",
                      ck->what);
@@ -181,7 +161,7 @@ static void f_files(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg_n
     if ((x = cfg__node_get(v, "paths")))
         b->paths = get_strv(ck, "paths", x, true);
     else
-        error_at(ck, v, "\"files\" in %s has no \"paths\"; add e.g. paths: [/data/uploads]",
+        cfg__error_at(ck, v, "\"files\" in %s has no \"paths\"; add e.g. paths: [/data/uploads]",
                  ck->what);
     if ((x = cfg__node_get(v, "exclude")))
         b->exclude = get_strv(ck, "exclude", x, false);
@@ -208,6 +188,34 @@ static void f_keep(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg_no
         cfg__get_duration(ck, "max_age", x, &b->keep.max_age_ms);
 }
 
+/* Values a request would fail on later, with a message far from tend.yaml: the endpoint is a URL;
+ * bucket names follow S3's rules (they become host names with OSS and AWS); the prefix uses
+ * only characters that need no escaping in object names (and so in signatures). */
+static void check_s3_values(struct cfg__ck *ck, const struct cfg_backup_target *t,
+                            const struct cfg_node *v)
+{
+    const struct cfg_node *x;
+    if (t->endpoint && (x = cfg__node_get(v, "endpoint")) && !str_starts(t->endpoint, "https://") &&
+        !str_starts(t->endpoint, "http://"))
+        cfg__error_at(ck, x,
+                 "\"endpoint\" in %s must be a URL such as https://oss-cn-hangzhou.aliyuncs.com "
+                 "or http://127.0.0.1:9000, not \"%s\"",
+                 ck->what, t->endpoint);
+    size_t n = t->bucket ? strlen(t->bucket) : 3;
+    if (t->bucket && (x = cfg__node_get(v, "bucket")) &&
+        (n < 3 || n > 63 || strspn(t->bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != n))
+        cfg__error_at(ck, x,
+                 "\"bucket\" in %s must be 3 to 63 lower-case letters, digits, dots or dashes, "
+                 "not \"%s\"",
+                 ck->what, t->bucket);
+    const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./";
+    if (t->prefix && (x = cfg__node_get(v, "prefix")) &&
+        (strspn(t->prefix, ok) != strlen(t->prefix) || strstr(t->prefix, "..")))
+        cfg__error_at(ck, x,
+                 "\"prefix\" in %s may use letters, digits and - _ . / (no \"..\"), not \"%s\"",
+                 ck->what, t->prefix);
+}
+
 static void check_s3(struct cfg__ck *ck, struct cfg_backup_target *t, const struct cfg_node *v)
 {
     static const char *const keys[] = {
@@ -227,10 +235,11 @@ static void check_s3(struct cfg__ck *ck, struct cfg_backup_target *t, const stru
             cfg__get_str(ck, keys[i], x, dst[i]);
     }
     if (!t->bucket)
-        error_at(ck, v, "\"s3\" in %s has no \"bucket\"; add one, e.g. bucket: edp-backups",
+        cfg__error_at(ck, v, "\"s3\" in %s has no \"bucket\"; add one, e.g. bucket: edp-backups",
                  ck->what);
+    check_s3_values(ck, t, v);
     if (t->secret_access_key && t->credentials_file)
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "\"s3\" in %s has both \"secret_access_key\" and \"credentials_file\"; "
                  "keep one",
                  ck->what);
@@ -246,12 +255,12 @@ static void check_target(struct cfg__ck *ck, struct cfg_backup_target *t, const 
     cfg__check_keys(ck, v, keys, NULL, ck->what);
     const struct cfg_node *l = cfg__node_get(v, "local"), *s = cfg__node_get(v, "s3");
     if ((l != NULL) == (s != NULL)) {
-        error_at(ck, v, "each target in %s needs exactly one of \"local\" or \"s3\"", ck->what);
+        cfg__error_at(ck, v, "each target in %s needs exactly one of \"local\" or \"s3\"", ck->what);
         return;
     }
     t->kind = l ? CFG_TARGET_LOCAL : CFG_TARGET_S3;
     if (l && cfg__get_path(ck, "local", l, &t->path) && !t->path[0])
-        error_at(ck, l, "\"local\" in %s must be a folder, not empty", ck->what);
+        cfg__error_at(ck, l, "\"local\" in %s must be a folder, not empty", ck->what);
     if (s)
         check_s3(ck, t, s);
 }
@@ -281,7 +290,7 @@ static void f_compress(struct cfg__ck *ck, struct cfg_backup *b, const struct cf
     b->compress = (enum cfg_compress)c;
     b->level = b->compress == CFG_COMPRESS_GZIP ? 6 : 3;
     if (lv && b->compress == CFG_COMPRESS_NONE)
-        error_at(ck, lv, "\"level\" in %s needs a compression method, not none", ck->what);
+        cfg__error_at(ck, lv, "\"level\" in %s needs a compression method, not none", ck->what);
     else if (lv)
         cfg__get_int(ck, "level", lv, 1, b->compress == CFG_COMPRESS_GZIP ? 9 : 19, &b->level);
 }
@@ -304,7 +313,7 @@ static void f_encrypt(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg
         return;
     cfg__check_keys(ck, v, keys, NULL, ck->what);
     if (!(r = cfg__node_get(v, "recipients"))) {
-        error_at(ck, v,
+        cfg__error_at(ck, v,
                  "\"encrypt\" in %s has no \"recipients\"; add the age public keys "
                  "(age-keygen -y key.txt prints one)",
                  ck->what);
@@ -314,13 +323,13 @@ static void f_encrypt(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg
     for (size_t i = 0; b->recipients && b->recipients[i]; i++) {
         const struct cfg_node *at = r->kind == CFG_NODE_SEQ && i < r->n ? r->vals[i] : r;
         if (!recipient_ok(b->recipients[i]))
-            error_at(ck, at,
+            cfg__error_at(ck, at,
                      "\"%s\" in %s is not an age recipient (age1... from age-keygen, or "
                      "an ssh-ed25519/ssh-rsa public key)",
                      b->recipients[i], ck->what);
     }
     if (b->recipients && !b->recipients[0])
-        error_at(ck, r, "\"recipients\" in %s is empty; add at least one", ck->what);
+        cfg__error_at(ck, r, "\"recipients\" in %s is empty; add at least one", ck->what);
     if ((id = cfg__node_get(v, "identity")))
         cfg__get_path(ck, "identity", id, &b->identity);
 }
@@ -355,14 +364,14 @@ static void f_timezone(struct cfg__ck *ck, struct cfg_backup *b, const struct cf
 {
     struct err e = {0};
     if (cfg__get_str(ck, "timezone", v, &b->timezone) && cron_tz_check(b->timezone, &e) < 0)
-        error_at(ck, v, "\"timezone\" in %s: %s%s%s", ck->what, e.msg, e.hint[0] ? "; " : "",
+        cfg__error_at(ck, v, "\"timezone\" in %s: %s%s%s", ck->what, e.msg, e.hint[0] ? "; " : "",
                  e.hint);
 }
 
 static void f_timeout(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg_node *v)
 {
     if (cfg__get_duration(ck, "timeout", v, &b->timeout_ms) && b->timeout_ms < 1000)
-        error_at(ck, v, "\"timeout\" in %s must be at least 1s, not \"%s\"", ck->what, v->str);
+        cfg__error_at(ck, v, "\"timeout\" in %s must be at least 1s, not \"%s\"", ck->what, v->str);
 }
 
 static void f_before(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg_node *v)
@@ -423,7 +432,7 @@ static bool job_name(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg_
     const struct cfg_node *v = cfg__node_get(map, "name");
     snprintf(ck->what, sizeof ck->what, "backup #%zu", index);
     if (!v) {
-        error_at(ck, map, "backup #%zu has no \"name\"; add one, e.g. name: db-daily", index);
+        cfg__error_at(ck, map, "backup #%zu has no \"name\"; add one, e.g. name: db-daily", index);
         return false;
     }
     if (!cfg__get_str(ck, "name", v, &b->name))
@@ -431,7 +440,7 @@ static bool job_name(struct cfg__ck *ck, struct cfg_backup *b, const struct cfg_
     size_t n = strlen(b->name);
     if (n == 0 || n > 64 ||
         strspn(b->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
-        error_at(ck, v, "backup name \"%s\" must be 1 to 64 letters, digits, \"_\" or \"-\"",
+        cfg__error_at(ck, v, "backup name \"%s\" must be 1 to 64 letters, digits, \"_\" or \"-\"",
                  b->name);
         return false;
     }
@@ -446,30 +455,30 @@ static void cross_checks(struct cfg__ck *ck, struct cfg_backup *b, const struct 
     for (size_t i = 0; i < ARRAY_LEN(sources); i++)
         nsrc += cfg__node_get(map, sources[i]) != NULL;
     if (nsrc != 1)
-        error_at(ck, map, "%s needs exactly one source (postgres:, redis: or files:), not %d",
+        cfg__error_at(ck, map, "%s needs exactly one source (postgres:, redis: or files:), not %d",
                  ck->what, nsrc);
     if (!cfg__node_get(map, "targets"))
-        error_at(ck, map,
+        cfg__error_at(ck, map,
                  "%s has no \"targets\"; add one, e.g. targets: [{local: "
                  "/data/backups/db}]",
                  ck->what);
     const struct cfg_node *v = cfg__node_get(map, "verify");
     if (nsrc == 1 && b->source != CFG_BACKUP_POSTGRES && b->verify_restore && v)
-        error_at(ck, v, "\"verify: restore\" in %s works only for postgres sources", ck->what);
+        cfg__error_at(ck, v, "\"verify: restore\" in %s works only for postgres sources", ck->what);
     if (nsrc == 1 && b->source != CFG_BACKUP_POSTGRES && (v = cfg__node_get(map, "drill")))
-        error_at(ck, v, "\"drill\" in %s works only for postgres sources", ck->what);
+        cfg__error_at(ck, v, "\"drill\" in %s works only for postgres sources", ck->what);
     if (nsrc == 1 && b->source == CFG_BACKUP_POSTGRES && !b->url && !b->databases &&
         !b->all_databases)
-        error_at(ck, cfg__node_get(map, "postgres"),
+        cfg__error_at(ck, cfg__node_get(map, "postgres"),
                  "\"postgres\" in %s names no database; add it to the url or list databases",
                  ck->what);
     if ((b->verify_restore || b->drill_schedule) && b->recipients && !b->identity)
-        error_at(ck, cfg__node_get(map, "encrypt"),
+        cfg__error_at(ck, cfg__node_get(map, "encrypt"),
                  "%s is encrypted and drilled, so \"encrypt\" needs \"identity\" (the age key "
                  "file the drill decrypts with)",
                  ck->what);
     if (!cfg__node_get(map, "keep") && cfg__node_get(map, "schedule"))
-        warn_at(ck, map,
+        cfg__warn_at(ck, map,
                 "%s has no \"keep\", so its backups are never deleted; add e.g. keep: "
                 "{max_age: 30d}",
                 ck->what);
@@ -482,7 +491,7 @@ static struct cfg_backup *check_job(struct cfg__ck *ck, const struct cfg_node *m
     if (map->kind != CFG_NODE_MAP) {
         cfg__node_describe(map, seen, sizeof seen);
         if (!map->is_bad)
-            error_at(ck, map, "each backup must be a map (name:, postgres:, ...), not %s", seen);
+            cfg__error_at(ck, map, "each backup must be a map (name:, postgres:, ...), not %s", seen);
         return NULL;
     }
     for (size_t i = 0; i < ARRAY_LEN(fields); i++)
@@ -526,7 +535,7 @@ void cfg__check_backups(struct cfg__ck *ck, const struct cfg_node *list, struct 
         return;
     if (list->kind != CFG_NODE_SEQ) {
         cfg__node_describe(list, seen, sizeof seen);
-        error_at(ck, list, "\"backups\" must be a list of jobs (- name: db-daily), not %s", seen);
+        cfg__error_at(ck, list, "\"backups\" must be a list of jobs (- name: db-daily), not %s", seen);
         return;
     }
     out->jobs = xcalloc(list->n + 1, sizeof *out->jobs);
@@ -534,7 +543,7 @@ void cfg__check_backups(struct cfg__ck *ck, const struct cfg_node *list, struct 
         struct cfg_backup *b = check_job(ck, list->vals[i], i + 1);
         for (size_t j = 0; b && j < out->n; j++) {
             if (strcmp(out->jobs[j]->name, b->name) == 0) {
-                error_at(ck, cfg__node_get(list->vals[i], "name"),
+                cfg__error_at(ck, cfg__node_get(list->vals[i], "name"),
                          "backup name \"%s\" is already used by the backup at line %d; names "
                          "must be unique",
                          b->name, out->jobs[j]->line);
@@ -574,38 +583,21 @@ const struct cfg_backup *cfg_backups_find(const struct cfg_backups *b, const cha
 
 extern char **environ;
 
-static int load_from(const char *name, const char *text, size_t len, const char *base_dir,
-                     const struct cfg_load_opts *opts, struct cfg_backups **out,
-                     struct cfg_diag *diag)
+/* Only the `backups:` subtree: the rest of the file was interpolated (and reported) by cfg_load. */
+static void backups_section(struct cfg__ck *ck, struct cfg_node *root, void *arg)
 {
-    static const struct cfg_load_opts none;
-    struct cfg_node *root = NULL;
-    struct cfg__ck *ck = xcalloc(1, sizeof *ck);
-    struct cfg_backups *bs = xcalloc(1, sizeof *bs);
-    bs->refs = 1;
-    *out = NULL;
-    cfg__diag_init(diag, name);
-    ck->opts = opts ? opts : &none;
-    ck->environ = ck->opts->environ ? ck->opts->environ : (const char *const *)environ;
-    ck->diag = diag;
-    str_copy(ck->file_name, name, sizeof ck->file_name);
-    str_copy(ck->base_dir, base_dir, sizeof ck->base_dir);
-    int rc = cfg__yaml_parse(text, len, &root, diag);
-    struct cfg_node *list = NULL;
-    for (size_t i = 0; rc == 0 && root && root->kind == CFG_NODE_MAP && i < root->n; i++)
-        if (strcmp(root->keys[i]->str, "backups") == 0)
-            list = root->vals[i];
-    if (list) {
-        /* Only this subtree: the rest of the file was interpolated (and reported) by cfg_load. */
-        cfg__interp_tree(list, ck->environ, diag);
-        cfg__check_backups(ck, list, bs);
-    }
-    cfg__node_free(root);
-    cfg__diag_sort(diag);
-    free(ck);
-    if (rc < 0 || diag->nerrors) {
+    struct cfg_node *list = (struct cfg_node *)cfg__node_get(root, "backups");
+    if (!list)
+        return;
+    cfg__interp_tree(list, ck->environ, ck->diag);
+    cfg__check_backups(ck, list, arg);
+}
+
+static int finish(int rc, struct cfg_backups *bs, struct cfg_backups **out)
+{
+    if (rc < 0) {
         cfg_backups_unref(bs);
-        return -TE_CONFIG;
+        return rc;
     }
     *out = bs;
     return 0;
@@ -614,26 +606,21 @@ static int load_from(const char *name, const char *text, size_t len, const char 
 int cfg_backups_load(const struct cfg *c, const struct cfg_load_opts *opts,
                      struct cfg_backups **out, struct cfg_diag *diag)
 {
-    char dir[PATH_MAX];
-    if (opts && opts->base_dir) {
-        str_copy(dir, opts->base_dir, sizeof dir);
-    } else {
-        str_copy(dir, c->path ? c->path : "/", sizeof dir);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            slash[slash == dir ? 1 : 0] = '\0';
-    }
-    const char *src = c->source ? c->source : "";
-    return load_from(c->path ? c->path : "tend.yaml", src, strlen(src), dir, opts, out, diag);
+    struct cfg_backups *bs = xcalloc(1, sizeof *bs);
+    bs->refs = 1;
+    *out = NULL;
+    return finish(cfg__load_section_of(c, opts, backups_section, bs, diag), bs, out);
 }
 
 int cfg_backups_load_mem(const char *name, const char *text, size_t len,
                          const struct cfg_load_opts *opts, struct cfg_backups **out,
                          struct cfg_diag *diag)
 {
-    char cwd[PATH_MAX];
-    const char *dir = opts && opts->base_dir ? opts->base_dir : getcwd(cwd, sizeof cwd);
-    return load_from(name, text, len, dir ? dir : "/", opts, out, diag);
+    struct cfg_backups *bs = xcalloc(1, sizeof *bs);
+    bs->refs = 1;
+    *out = NULL;
+    return finish(cfg__load_section_mem(name, text, len, opts, backups_section, bs, diag), bs,
+                  out);
 }
 
 /* ---- names ----------------------------------------------------------------------------------- */

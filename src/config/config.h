@@ -270,4 +270,6 @@ const char *cfg_pg_format_name(enum cfg_pg_format f);
 const char *cfg_compress_name(enum cfg_compress c);
 const char *cfg_target_kind_name(enum cfg_target_kind k);
 
+#include "config/config_watch.h" /* metrics, checks, health, access_logs, alerts, notifiers */
+
 #endif

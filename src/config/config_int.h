@@ -48,6 +48,28 @@ void cfg__diag_vadd(struct cfg_diag *d, enum cfg_severity sev, int line, int col
                     va_list ap);
 /* Order messages by position (line 0 first), keeping the order of equal positions. */
 void cfg__diag_sort(struct cfg_diag *d);
+/* Parse `text` and run fn(ck, root, arg) with a fresh check context (root is a map): how the
+ * sections that are snapshots of their own (backups, monitoring) are loaded again from a
+ * config's source. 0, or -TE_CONFIG when diag has errors. `_of` takes the source, name and
+ * folder of snapshot c; `_mem` resolves relative paths against opts->base_dir or the cwd. */
+struct cfg__ck;
+struct cfg_node;
+typedef void cfg__section_fn(struct cfg__ck *ck, struct cfg_node *root, void *arg);
+int cfg__load_section(const char *name, const char *text, size_t len, const char *base_dir,
+                      const struct cfg_load_opts *opts, cfg__section_fn *fn, void *arg,
+                      struct cfg_diag *diag);
+int cfg__load_section_of(const struct cfg *c, const struct cfg_load_opts *opts,
+                         cfg__section_fn *fn, void *arg, struct cfg_diag *diag);
+int cfg__load_section_mem(const char *name, const char *text, size_t len,
+                          const struct cfg_load_opts *opts, cfg__section_fn *fn, void *arg,
+                          struct cfg_diag *diag);
+/* An error or warning at node n's position, into the check's diagnostics (check*.c). */
+struct cfg__ck;
+struct cfg_node;
+void cfg__error_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cfg__warn_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- interpolation (interp.c) ---------------------------------------------------------------- */
 /* Returns the value of `name` (len bytes, not NUL-terminated), or NULL when unset. */

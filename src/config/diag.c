@@ -94,3 +94,19 @@ void cfg_diag_format(const struct cfg_diag *d, struct buf *out)
         buf_printf(out, "%s: %d errors in all; only the first %d messages are shown\n", d->file,
                    d->nerrors, CFG_MAX_MSGS);
 }
+
+void cfg__error_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cfg__diag_vadd(ck->diag, CFG_ERROR, n->line, n->col, fmt, ap);
+    va_end(ap);
+}
+
+void cfg__warn_at(struct cfg__ck *ck, const struct cfg_node *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cfg__diag_vadd(ck->diag, CFG_WARNING, n->line, n->col, fmt, ap);
+    va_end(ap);
+}

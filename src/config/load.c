@@ -385,3 +385,52 @@ out:
     free(ck);
     return rc;
 }
+
+/* ---- sections loaded again as their own snapshots (backups, monitoring) -------------------- */
+int cfg__load_section(const char *name, const char *text, size_t len, const char *base_dir,
+                      const struct cfg_load_opts *opts, cfg__section_fn *fn, void *arg,
+                      struct cfg_diag *diag)
+{
+    static const struct cfg_load_opts none;
+    struct cfg_node *root = NULL;
+    struct cfg__ck *ck = xcalloc(1, sizeof *ck);
+    cfg__diag_init(diag, name);
+    ck->opts = opts ? opts : &none;
+    ck->environ = ck->opts->environ ? ck->opts->environ : (const char *const *)environ;
+    ck->diag = diag;
+    str_copy(ck->file_name, name, sizeof ck->file_name);
+    str_copy(ck->base_dir, base_dir, sizeof ck->base_dir);
+    int rc = cfg__yaml_parse(text, len, &root, diag);
+    if (rc == 0 && root && root->kind == CFG_NODE_MAP)
+        fn(ck, root, arg);
+    cfg__node_free(root);
+    cfg__diag_sort(diag);
+    free(ck);
+    return rc < 0 || diag->nerrors ? -TE_CONFIG : 0;
+}
+
+int cfg__load_section_of(const struct cfg *c, const struct cfg_load_opts *opts,
+                         cfg__section_fn *fn, void *arg, struct cfg_diag *diag)
+{
+    char dir[PATH_MAX];
+    if (opts && opts->base_dir) {
+        str_copy(dir, opts->base_dir, sizeof dir);
+    } else {
+        str_copy(dir, c->path ? c->path : "/", sizeof dir);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            slash[slash == dir ? 1 : 0] = '\0';
+    }
+    const char *src = c->source ? c->source : "";
+    return cfg__load_section(c->path ? c->path : "tend.yaml", src, strlen(src), dir, opts, fn,
+                             arg, diag);
+}
+
+int cfg__load_section_mem(const char *name, const char *text, size_t len,
+                          const struct cfg_load_opts *opts, cfg__section_fn *fn, void *arg,
+                          struct cfg_diag *diag)
+{
+    char cwd[PATH_MAX];
+    const char *dir = opts && opts->base_dir ? opts->base_dir : getcwd(cwd, sizeof cwd);
+    return cfg__load_section(name, text, len, dir ? dir : "/", opts, fn, arg, diag);
+}

@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 struct err;
 
@@ -17,6 +18,9 @@ struct err;
     X(digest_final_ex, EVP_DigestFinal_ex)                                                         \
     X(digest_init_ex, EVP_DigestInit_ex)                                                           \
     X(digest_update, EVP_DigestUpdate)                                                             \
+    X(encode_block, EVP_EncodeBlock)                                                               \
+    X(hmac, HMAC)                                                                                  \
+    X(md5, EVP_md5)                                                                                \
     X(md_ctx_free, EVP_MD_CTX_free)                                                                \
     X(md_ctx_new, EVP_MD_CTX_new)                                                                  \
     X(sha256, EVP_sha256)                                                                          \

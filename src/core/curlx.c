@@ -14,6 +14,7 @@
 #include "core/curlx.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stddef.h>
 
@@ -53,19 +54,21 @@ int curlx__open(const char *soname, struct curlx *cx, struct err *err)
 
 int curlx_load(const struct curlx **out, struct err *err)
 {
-    if (loaded) {
+    /* Backups call this from their worker threads (S3) while probes call it on the loop: one
+     * lock makes the first load happen once. After it, `loaded` never changes. */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    int rc = 0;
+    if (!loaded) {
+        rc = curlx__open(CURLX_SONAME, &table, err);
+        CURLcode cc = rc < 0 ? CURLE_OK : table.global_init(CURL_GLOBAL_DEFAULT);
+        if (rc == 0 && cc != CURLE_OK)
+            rc = err_set(err, -TE_STATE, "cannot initialise libcurl: %s", table.easy_strerror(cc));
+        if (rc == 0)
+            loaded = &table;
+    }
+    pthread_mutex_unlock(&lock);
+    if (rc == 0)
         *out = loaded;
-        return 0;
-    }
-    int rc = curlx__open(CURLX_SONAME, &table, err);
-    if (rc < 0)
-        return rc;
-    CURLcode cc = table.global_init(CURL_GLOBAL_DEFAULT);
-    if (cc != CURLE_OK) {
-        err_set(err, -TE_STATE, "cannot initialise libcurl: %s", table.easy_strerror(cc));
-        return err->code;
-    }
-    loaded = &table;
-    *out = loaded;
-    return 0;
+    return rc;
 }

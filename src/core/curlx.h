@@ -20,12 +20,14 @@ struct err;
 /* X(member, symbol): the functions tend calls; keep sorted by member. */
 #define CURLX_FUNCS(X)                                                                             \
     X(easy_cleanup, curl_easy_cleanup)                                                             \
+    X(easy_escape, curl_easy_escape)                                                               \
     X(easy_getinfo, curl_easy_getinfo)                                                             \
     X(easy_init, curl_easy_init)                                                                   \
     X(easy_perform, curl_easy_perform)                                                             \
     X(easy_reset, curl_easy_reset)                                                                 \
     X(easy_setopt, curl_easy_setopt)                                                               \
     X(easy_strerror, curl_easy_strerror)                                                           \
+    X(free, curl_free)                                                                             \
     X(global_init, curl_global_init)                                                               \
     X(multi_add_handle, curl_multi_add_handle)                                                     \
     X(multi_assign, curl_multi_assign)                                                             \
@@ -51,8 +53,8 @@ struct curlx {
  * the first time; later calls return the same table at once. 0 with *out set (borrowed, valid
  * for the life of the process), or -TE_NOTFOUND with err ("cannot load libcurl.so.4: ...") when
  * the library or one of its functions is missing, or -TE_STATE when curl_global_init() fails; a
- * failed load is tried again by the next call. Not thread-safe: call it from the loop thread
- * (or, in the CLI, the only thread). */
+ * failed load is tried again by the next call. Thread-safe (a lock around the first load:
+ * backup workers and the loop may race to it). */
 int curlx_load(const struct curlx **out, struct err *err);
 
 /* The loading step alone, for tests: dlopen `soname` and fill *cx, with curlx_load's errors. No

@@ -48,29 +48,12 @@ void store__events_finalize(struct store *s)
     s->ev_insert = s->ev_all = s->ev_app = s->ev_prune = NULL;
 }
 
-static int sqlite_to_errno(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EBUSY;
-    case SQLITE_FULL:
-        return -ENOSPC;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-        return -EACCES;
-    default:
-        return -EIO;
-    }
-}
 
 /* Run a statement that returns no rows, then make it ready for its next use. */
 static int run(struct store *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
-    int out = rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+    int out = rc == SQLITE_DONE ? 0 : store__errno(rc);
     if (out < 0)
         tlog_warn("store", "cannot %s in %s: %s", what, s->path, sqlite3_errmsg(s->db));
     sqlite3_reset(st);
@@ -120,7 +103,7 @@ json_t *store_events(struct store *s, const char *app, int64_t since_ms, int lim
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(newest_first, row_json(st));
     if (rc != SQLITE_DONE) {
-        err_set(err, sqlite_to_errno(rc), "cannot read events from %s: %s", s->path,
+        err_set(err, store__errno(rc), "cannot read events from %s: %s", s->path,
                 sqlite3_errmsg(s->db));
         goto out;
     }

@@ -26,6 +26,46 @@ static const char *const migrations[] = {
           "  message TEXT NOT NULL);"
           "CREATE INDEX events_app_time ON events(app, time_ms);"
           "CREATE INDEX events_time ON events(time_ms);",
+    /* The backup catalog: one row per backup, its manifest as JSON (rebuildable from the
+     * manifests on the targets: `tend backup sync`). */
+    [2] = "CREATE TABLE backups ("
+          "  job TEXT NOT NULL,"
+          "  id TEXT NOT NULL,"
+          "  started_ms INTEGER NOT NULL,"
+          "  manifest TEXT NOT NULL,"
+          "  PRIMARY KEY (job, id));"
+          "CREATE INDEX backups_started ON backups(started_ms);",
+    /* One-minute metric roll-ups (watch/series.c, store/metrics.c). Series keys live once in
+     * metric_series; rows are clustered by (series, minute) so a range read of one series is
+     * one b-tree walk, and pruning walks each series' old end through the same key: no second
+     * index to write every minute. */
+    [3] = "CREATE TABLE metric_series ("
+          "  id INTEGER PRIMARY KEY,"
+          "  key TEXT NOT NULL UNIQUE);"
+          "CREATE TABLE metrics ("
+          "  series INTEGER NOT NULL REFERENCES metric_series(id),"
+          "  minute_ms INTEGER NOT NULL,"
+          "  min REAL NOT NULL,"
+          "  avg REAL NOT NULL,"
+          "  max REAL NOT NULL,"
+          "  last REAL NOT NULL,"
+          "  PRIMARY KEY (series, minute_ms)) WITHOUT ROWID;",
+    /* Alert history (store/alerts.c): one row per state change of an alert rule (inactive,
+     * pending, firing, resolved), for `tend alerts` and /v1/alerts. value NULL = no data. */
+    [4] = "CREATE TABLE alert_history ("
+          "  id INTEGER PRIMARY KEY,"
+          "  time_ms INTEGER NOT NULL,"
+          "  name TEXT NOT NULL,"
+          "  rule TEXT NOT NULL,"
+          "  severity TEXT NOT NULL,"
+          "  state TEXT NOT NULL,"
+          "  from_state TEXT NOT NULL,"
+          "  value REAL,"
+          "  value_text TEXT NOT NULL,"
+          "  summary TEXT NOT NULL,"
+          "  silenced INTEGER NOT NULL);"
+          "CREATE INDEX alert_history_time ON alert_history(time_ms);"
+          "CREATE INDEX alert_history_name_time ON alert_history(name, time_ms);",
 };
 
 int store_schema_version(void)

@@ -89,3 +89,22 @@ void store_close(struct store *s)
     free(s->path);
     free(s);
 }
+
+/* A SQLite result code as the -errno tend reports (busy, full disk, no memory, read-only). */
+int store__errno(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return -EACCES;
+    default:
+        return -EIO;
+    }
+}

@@ -18,6 +18,8 @@ struct store {
     sqlite3_stmt *ev_prune;
 };
 
+/* store.c: a SQLite result code as -errno (-EBUSY, -ENOSPC, -ENOMEM, -EACCES, else -EIO). */
+int store__errno(int rc);
 /* migrate.c: bring the schema to store_schema_version(), or refuse a newer one. */
 int store__migrate(struct store *s, struct err *err);
 /* events.c: prepare and finalize the events statements. */

@@ -27,6 +27,15 @@ int sup__sample_init(struct sup *s)
                           s->sample_interval_ms);
 }
 
+void sup_set_sample_interval(struct sup *s, uint64_t ms)
+{
+    if (ms < 1000 || ms == s->sample_interval_ms)
+        return;
+    s->sample_interval_ms = ms;
+    if (uv_is_active((uv_handle_t *)&s->sample_timer))
+        uv_timer_start(&s->sample_timer, on_sample, ms, ms);
+}
+
 static void check_memory(struct sup_instance *in)
 {
     uint64_t max = in->ca->max_memory;
@@ -54,11 +63,17 @@ static void sample_one(struct sup_instance *in, const struct sup_proc *all, size
     }
     sup__proc_tree(all, n, in->pid, member);
     uint64_t ticks = 0, pages = 0;
+    uint32_t threads = 0, fds = 0;
     for (size_t i = 0; i < n; i++)
         if (member[i]) {
+            int nfd = sup__proc_fds(all[i].pid); /* one stat() each (Linux >= 6.2) */
             ticks += all[i].ticks;
             pages += all[i].rss_pages;
+            threads += all[i].threads;
+            fds += nfd > 0 ? (uint32_t)nfd : 0;
         }
+    in->threads = threads;
+    in->fds = fds;
     sup__tree_remember(in, all, n, member);
     if (in->last_sample_ms && now > in->last_sample_ms && ticks >= in->last_ticks)
         in->cpu_pct = (double)(ticks - in->last_ticks) * 1000.0 / (double)hz /
@@ -66,6 +81,13 @@ static void sample_one(struct sup_instance *in, const struct sup_proc *all, size
     in->last_ticks = ticks;
     in->last_sample_ms = now;
     in->rss = pages * (uint64_t)page;
+    if (in->app->s->hooks.on_sample)
+        in->app->s->hooks.on_sample(in->app->s->hooks.ctx, in->app->name, in->index,
+                                    &(struct sup_sample){.cpu_pct = in->cpu_pct,
+                                                         .rss = in->rss,
+                                                         .fds = in->fds,
+                                                         .threads = in->threads,
+                                                         .restarts = in->m.restarts});
     check_memory(in);
 }
 

@@ -60,6 +60,7 @@ struct plan {
     size_t nenv;
     char *sh_argv[4];
     char *const *argv;
+    char **xargv; /* argv with ${PORT}, ${TEND_INSTANCE}... filled for this instance (heap) */
     char **paths; /* candidates for argv[0] (heap) */
     size_t npaths;
     const char *cwd;
@@ -72,6 +73,9 @@ struct plan {
 
 static void plan_fini(struct plan *p)
 {
+    for (size_t i = 0; p->xargv && p->xargv[i]; i++)
+        free(p->xargv[i]);
+    free(p->xargv);
     for (size_t i = 0; i < p->nenv; i++)
         free(p->envp[i]);
     free(p->envp);
@@ -183,7 +187,15 @@ static int plan_build(struct plan *p, struct sup_instance *in, struct err *err)
         p->sh_argv[2] = ca->cmd;
         p->argv = p->sh_argv;
     } else if (ca->argv && ca->argv[0]) {
-        p->argv = ca->argv;
+        /* `argv` never passes through a shell, so tend fills the instance's variables itself
+         * (a `cmd` gets them from the shell, from the environment). */
+        size_t n = 0;
+        while (ca->argv[n])
+            n++;
+        p->xargv = xcalloc(n + 1, sizeof *p->xargv);
+        for (size_t i = 0; i < n; i++)
+            p->xargv[i] = cfg_app_expand(ca, in->index, ca->argv[i]);
+        p->argv = p->xargv;
     } else {
         return err_set(err, -TE_INVALID, "app has neither cmd nor argv");
     }

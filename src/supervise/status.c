@@ -29,6 +29,8 @@ static json_t *instance_json(const struct sup_instance *in)
                   (int)in->pid, "state", sup_state_name(in->m.state), "uptime_ms", (json_int_t)up,
                   "restarts", in->m.restarts, "unstable_restarts", in->m.unstable, "cpu_pct",
                   live ? in->cpu_pct : 0.0, "memory", (json_int_t)(live ? in->rss : 0));
+    json_object_set_new(o, "threads", json_integer(live ? in->threads : 0));
+    json_object_set_new(o, "fds", json_integer(live ? in->fds : 0));
     json_object_set_new(o, "port", opt_int(port > 0, port));
     json_object_set_new(o, "exit_code", opt_int(exited && !ex->signal, ex->code));
     json_object_set_new(o, "exit_signal",

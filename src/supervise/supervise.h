@@ -51,6 +51,14 @@ enum sup_evkind {
 };
 const char *sup_evkind_name(enum sup_evkind k);
 
+/* One instance's figures from one pass over /proc (every sample_interval, 5 s). */
+struct sup_sample {
+    double cpu_pct; /* 100 = one core; the whole process tree */
+    uint64_t rss;   /* bytes, the whole tree */
+    uint32_t fds, threads;
+    int restarts;
+};
+
 struct sup_hooks {
     void *ctx;
     /* An instance's process started (or was adopted): take the read ends of its stdout and
@@ -60,6 +68,8 @@ struct sup_hooks {
     /* A state change or incident worth an event (`msg` is one human sentence, no secrets). */
     void (*on_event)(void *ctx, enum sup_evkind kind, const char *app, int instance,
                      const char *msg);
+    /* A live instance was sampled (watch's per-instance series); `s` is borrowed for the call. */
+    void (*on_sample)(void *ctx, const char *app, int instance, const struct sup_sample *s);
 };
 
 struct sup_opts {
@@ -98,7 +108,8 @@ int sup_act(struct sup *s, enum sup_verb verb, const char *target, sup_done_fn *
             struct err *err);
 
 /* Snapshot for `status`: {"apps":[{"name","instances":[{"instance","pid","state","uptime_ms",
- * "restarts","cpu_pct","memory","port","exit_code","exit_signal"}]}]}; app NULL = all. New ref. */
+ * "restarts","cpu_pct","memory","threads","fds","port","exit_code","exit_signal"}]}]};
+ * app NULL = all. New ref. */
 json_t *sup_status_json(struct sup *s, const char *app);
 /* `describe`: config, instances, resolved env with sources (secrets masked). NULL if unknown. */
 json_t *sup_describe_json(struct sup *s, const char *app);
@@ -119,6 +130,9 @@ struct cfg *sup_config(struct sup *s);
  * `cb` runs once on the loop with the raw wait status when the pid is reaped. */
 typedef void sup_child_fn(void *arg, pid_t pid, int status);
 int sup_child_watch(struct sup *s, pid_t pid, sup_child_fn *cb, void *arg);
+/* How often the instances' process trees are measured (CPU%, RSS, fds, threads; max_memory
+ * is checked then): tend.yaml `metrics: {interval}`, default 5 s, at least 1 s. */
+void sup_set_sample_interval(struct sup *s, uint64_t ms);
 
 /* Keeper entry point: `tend __keeper SOCKET` (main.c). Never returns. */
 int sup_keeper_main(const char *sock_path);

@@ -131,6 +131,8 @@ struct sup_instance {
     /* sampling (sample.c) */
     double cpu_pct;
     uint64_t rss;
+    uint32_t threads; /* of the whole tree */
+    uint32_t fds;     /* open file descriptors of the whole tree */
     uint64_t last_ticks, last_sample_ms;
     pid_t *tree; /* processes of the instance seen last (to kill leftovers) */
     unsigned long long *tree_start;
@@ -177,9 +179,12 @@ struct sup_proc {
     unsigned long long start; /* field 22 */
     uint64_t ticks;           /* utime + stime */
     uint64_t rss_pages;       /* field 24 */
+    uint32_t threads;         /* field 20 */
 };
 /* One pass over /proc. *out is the caller's to free. */
 int sup__proc_scan(struct sup_proc **out, size_t *n);
+/* Open file descriptors of one process: -errno when gone or not ours to read. */
+int sup__proc_fds(pid_t pid);
 /* One process's stat line; -ENOENT when gone. */
 int sup__proc_read(pid_t pid, struct sup_proc *p);
 /* Members of the instance rooted at `root`: its session, its group and their descendants.

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -28,13 +29,14 @@ static int parse_stat(const char *text, struct sup_proc *p)
     int ppid, pgid, sid;
     unsigned long ut, st;
     unsigned long long start;
-    long rss;
+    long rss, threads;
     int n = sscanf(rp + 1,
-                   " %c %d %d %d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d"
+                   " %c %d %d %d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %ld %*d"
                    " %llu %*u %ld",
-                   &state, &ppid, &pgid, &sid, &ut, &st, &start, &rss);
-    if (n != 8)
+                   &state, &ppid, &pgid, &sid, &ut, &st, &threads, &start, &rss);
+    if (n != 9)
         return -EINVAL;
+    p->threads = threads > 0 ? (uint32_t)threads : 0;
     p->ppid = ppid;
     p->pgid = pgid;
     p->sid = sid;
@@ -59,6 +61,26 @@ int sup__proc_read(pid_t pid, struct sup_proc *p)
     buf[n] = '\0';
     p->pid = pid;
     return parse_stat(buf, p);
+}
+
+int sup__proc_fds(pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    /* Since Linux 6.2 the directory's size is its number of entries: one syscall. */
+    if (stat(path, &st) < 0)
+        return -errno;
+    if (st.st_size > 0)
+        return st.st_size > INT32_MAX ? INT32_MAX : (int)st.st_size;
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 bool sup__pid_matches(pid_t pid, unsigned long long start_ticks)

@@ -60,6 +60,10 @@ all_online() { [ "$(count_state "$1" online)" = "$2" ]; }
 daemon_pid() { cat "$TEND_HOME/tend.pid" 2>/dev/null; }
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# on_exit COMMAND...: run at exit, before the work folder goes (stop a server, unmount).
+EXIT_HOOKS=()
+on_exit() { EXIT_HOOKS+=("$*"); }
+
 cleanup() {
   local rc=$?
   local dp; dp=$(daemon_pid)
@@ -72,7 +76,10 @@ cleanup() {
   if [ -f "$T/pids" ]; then
     while read -r p; do [ -n "$p" ] && kill -9 -- "-$p" "$p" 2>/dev/null; done < "$T/pids"
   fi
+  local h; for h in "${EXIT_HOOKS[@]}"; do eval "$h" >/dev/null 2>&1 || true; done
   [ "${KEEP_T:-0}" = 1 ] || rm -rf "$T"
   exit $rc
 }
+# INT and TERM too: the runner's timeout sends TERM, and bash would die without the EXIT trap.
 trap cleanup EXIT
+trap 'exit 143' INT TERM

@@ -11,7 +11,7 @@ apps:
     instances: 4
     port: 31100
     env: {READY_DELAY: "0.3", BROKEN_IF: $W/broken}
-    ready: {http: "http://127.0.0.1:\${PORT}/health", timeout: 3s}
+    ready: {http: "http://127.0.0.1:\${PORT}/health", timeout: 10s}
     kill_timeout: 2s
 EOF
 tend up tend.yaml >/dev/null || fail "tend up failed"
