@@ -197,6 +197,12 @@ TEST(encrypted_by_hand)
 
 TEST(overlap_and_retention)
 {
+    /* Start from empty targets and catalog: the earlier tests' backups carry the real clock's
+     * time, which may be newer than the fake hours below (it was, on 2026-11-23 after 14:00,
+     * and "keep: last 2" rightly kept those instead). */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "rm -rf %1$s/t1 %1$s/t2 %2$s && mkdir -p %2$s", dir, home);
+    CHECK_INT(sh_run(cmd, NULL), 0);
     struct backup *b = open_backup();
     struct cfg_backups *bs = job("    compress: zstd\n    keep: {last: 2}\n");
     struct err e = {0};
