@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/run_e2e.sh: run each tests/e2e/<module>/<behaviour>.sh as its own process under a
+# tests/run_e2e.sh: run each tests/e2e/<module>/<behaviour>.sh and each fault-injection test
+# tests/faults/<fault>.sh (DESIGN.md's invariants under attack) as its own process under a
 # timeout (libuv's runner), with a fresh $TEND_HOME each, in parallel pairs to fit CI's time.
 # A test passes by exiting 0; its output is shown only when it fails. Ends with
 # "e2e: N passed, N failed". ONLY=pattern runs the matching tests.
@@ -9,10 +10,12 @@ export TEND_BIN=${TEND_BIN:-$PWD/tend}
 case $TEND_BIN in /*) ;; *) TEND_BIN=$PWD/$TEND_BIN ;; esac
 jobs=${E2E_JOBS:-2}
 tmp=$(mktemp -d /tmp/tend-e2e.XXXXXX)
-mapfile -t tests < <(find tests/e2e -mindepth 2 -name '*.sh' | sort | grep -E "${ONLY:-.}")
+mapfile -t tests < <({ find tests/e2e -mindepth 2 -name '*.sh'; find tests/faults -name '*.sh'; } |
+  sort | grep -E "${ONLY:-.}")
 
 run_one() {
-  local t=$1 name=${1#tests/e2e/} limit
+  local t=$1 name=${1#tests/} limit
+  name=${name#e2e/}
   limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t" | head -n 1)
   local log="$tmp/${name//\//_}.log" start=$(date +%s%N)
   timeout -k 5 "${limit:-120}" bash "$t" >"$log" 2>&1

@@ -3,7 +3,7 @@
 # running (none dies of SIGPIPE), the next daemon finds each exactly once (same pids, no second
 # copy, no port bound twice) and resumes capturing their output.
 # timeout: 90
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../e2e/lib.sh"
 cat > tend.yaml <<EOF
 apps:
   - name: web

@@ -2,7 +2,7 @@
 # DESIGN invariant 5: a pid recorded in state.json that now belongs to another process (the
 # /proc start time differs) is neither adopted nor signalled; the app is started afresh.
 # timeout: 60
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../e2e/lib.sh"
 cat > tend.yaml <<'EOF'
 apps:
   - name: app

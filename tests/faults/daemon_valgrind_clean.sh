@@ -3,7 +3,7 @@
 # exercises every module: apply, crash and restart, logs and follow, status, reload, stop,
 # events, save, a bad config, then `tend kill`.
 # timeout: 240
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../e2e/lib.sh"
 command -v valgrind >/dev/null || fail "valgrind is required (scripts/deps.sh installs it)"
 BIN=$ROOT/tend   # the plain build: valgrind cannot run an ASan binary
 [ -x "$BIN" ] || fail "$BIN is not built"

@@ -3,7 +3,7 @@
 # is not blocked: it keeps running and writing, the bytes are dropped and counted, the count
 # shows in status, and a log_drop event is recorded.
 # timeout: 60
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../e2e/lib.sh"
 cat > tend.yaml <<EOF
 apps:
   - name: chatty

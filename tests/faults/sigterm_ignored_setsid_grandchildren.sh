@@ -2,7 +2,7 @@
 # Stopping an app that ignores SIGTERM and forks grandchildren (one of which setsid's away)
 # sends kill_signal first, SIGKILL after kill_timeout, and leaves no process behind.
 # timeout: 60
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../e2e/lib.sh"
 cat > stubborn.sh <<'EOF'
 trap 'echo term >> "$W/term.log"' TERM
 sleep 1000 & echo $! > "$W/child.pid"
