@@ -18,6 +18,7 @@
 #include "core/tlog.h"
 #include "core/util.h"
 #include "daemon_int.h"
+#include "monitor.h"
 #include "version.h"
 
 #define MAX_ONLY 64
@@ -108,10 +109,12 @@ static json_t *diag_lines(const struct cfg_diag *diag, enum cfg_severity sev)
         if (m->severity != sev)
             continue;
         struct buf b = {0};
+        /* The same lines as `tend config check` prints (cfg_diag_format). */
+        const char *tag = sev == CFG_WARNING ? "warning: " : "";
         if (m->line > 0)
-            buf_printf(&b, "%s:%d:%d: %s", diag->file, m->line, m->col, m->text);
+            buf_printf(&b, "%s:%d:%d: %s%s", diag->file, m->line, m->col, tag, m->text);
         else
-            buf_printf(&b, "%s: %s", diag->file, m->text);
+            buf_printf(&b, "%s: %s%s", diag->file, tag, m->text);
         json_array_append_new(arr, json_string(b.ptr ? b.ptr : ""));
         buf_fini(&b);
     }
@@ -133,6 +136,25 @@ static void reply_config_invalid(struct api_req *req, const struct cfg_diag *dia
     api_reply(req, rc == -TE_CONFIG || diag->nerrors ? 422 : 400, json_pack("{s:o}", "error", e));
 }
 
+/* What the applied file keeps doing besides apps: {"checks": N, "backups": [{name, next_run}]},
+ * so `tend up` of a file with only checks or backups says what is now scheduled. */
+static json_t *scheduled(struct daemon *d)
+{
+    json_t *c = d->monitor ? monitor_checks_json(d->monitor) : NULL;
+    json_t *b = d->backup ? backup_status(d->backup) : NULL;
+    json_t *jobs = json_array(), *j;
+    size_t i;
+    json_array_foreach(json_object_get(b, "jobs"), i, j)
+        json_array_append_new(jobs, json_pack("{s:O, s:O}", "name", json_object_get(j, "name"),
+                                              "next_run", json_object_get(j, "next_run")));
+    json_t *out = json_pack("{s:I, s:o}", "checks",
+                            (json_int_t)json_array_size(json_object_get(c, "checks")), "backups",
+                            jobs);
+    json_decref(c);
+    json_decref(b);
+    return out;
+}
+
 static void up_done(void *arg, int rc, json_t *result, const struct err *err)
 {
     struct up_ctx *u = arg;
@@ -147,6 +169,7 @@ static void up_done(void *arg, int rc, json_t *result, const struct err *err)
             daemon__config_applied(u->d);
             struct cfg *c = sup_config(u->d->sup);
             daemon__event(u->d, "config_applied", NULL, -1, c ? c->path : "config applied");
+            json_object_set_new(out, "scheduled", scheduled(u->d));
         }
         api_reply(u->req, 200, out);
     }
@@ -519,6 +542,14 @@ void daemon__listen_tcp(struct daemon *d, const struct cfg *cfg)
         return;
     }
     str_copy(d->tcp_listen, want, sizeof d->tcp_listen);
+    if (*want && !api_is_loopback(want)) { /* api.c logged it; make it visible in `events` too */
+        char msg[300];
+        snprintf(msg, sizeof msg,
+                 "the API listens on %s, which is not loopback: anyone who can reach it and "
+                 "has the token controls tend",
+                 want);
+        daemon__event(d, "api_exposed", NULL, -1, msg);
+    }
 }
 
 void routes_register(struct daemon *d)

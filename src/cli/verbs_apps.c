@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/str.h"
 
@@ -206,8 +207,11 @@ int cli__print_plan(struct cli *cli, json_t *ans, bool dry_run, const char *abs,
             print_as_typed(json_string_value(x), abs, typed);
     }
     const json_t *plan = json_object_get(ans, "plan");
+    const json_t *sched = json_object_get(ans, "scheduled");
+    json_int_t nchecks = json_integer_value(json_object_get(sched, "checks"));
+    const json_t *jobs = json_object_get(sched, "backups");
     if (json_array_size(plan) == 0)
-        printf("  nothing to do\n");
+        printf(nchecks || json_array_size(jobs) ? "  no app changes\n" : "  nothing to do\n");
     json_array_foreach(plan, i, x)
     {
         const char *app = json_string_value(json_object_get(x, "app"));
@@ -222,6 +226,22 @@ int cli__print_plan(struct cli *cli, json_t *ans, bool dry_run, const char *abs,
         printf("dry run: nothing was changed\n");
         return 0;
     }
+    if (nchecks)
+        printf("  checks   %lld running (tend checks)\n", (long long)nchecks);
+    json_array_foreach(jobs, i, x)
+    {
+        int64_t next = json_integer_value(json_object_get(x, "next_run"));
+        char in[32] = "on demand (no schedule)";
+        if (next > 0) {
+            int64_t now = clock_wall_ms();
+            strcpy(in, "next in ");
+            cli__human_duration(in + 8, sizeof in - 8, (uint64_t)(next > now ? next - now : 0));
+        }
+        const char *name = json_string_value(json_object_get(x, "name"));
+        printf("  backup   %s: %s\n", name ? name : "?", in);
+    }
+    if (json_array_size(plan) == 0 && (nchecks || json_array_size(jobs)))
+        return 0; /* only checks or backups changed: no app table to show */
     putchar('\n');
     return cli__show_status(cli, NULL);
 }

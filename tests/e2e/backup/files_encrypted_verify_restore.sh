@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 90
-# A files backup through the real binary: encrypted with age, restored bit-identical with
+# A files backup through the real binary: `tend up` names the scheduled job; encrypted with age, restored bit-identical with
 # permissions, decryptable with `age -d` and `tar` alone (tend gone), a flipped byte caught by
 # `tend backup verify` (exit 1, clear message, event), the catalog rebuilt by `backup sync`,
 # and a full target disk failing the run with a clear error and an event while the older
@@ -24,7 +24,10 @@ backups:
     encrypt: {recipients: [$recipient], identity: $W/key.txt}
     keep: {last: 5}
 YAML
-tend up tend.yaml >/dev/null || fail "tend up"
+tend up tend.yaml > up.txt || fail "tend up"
+# A file with only backups says what is now scheduled, not "nothing to do".
+grep -q "backup   uploads: on demand" up.txt || fail "tend up printed: $(cat up.txt)"
+! grep -q "nothing to do" up.txt || fail "tend up said nothing to do: $(cat up.txt)"
 
 tend backup run uploads > run1.txt || fail "backup run: $(cat run1.txt)"
 grep -q "^backup uploads-" run1.txt || fail "run printed: $(cat run1.txt)"
