@@ -133,7 +133,7 @@ static int access_value(struct monitor *m, const char *app, enum rule_field f, d
         uint64_t us = f == RULE_FIELD_LATENCY_P50   ? w.p50_us
                       : f == RULE_FIELD_LATENCY_P95 ? w.p95_us
                       : f == RULE_FIELD_LATENCY_P99 ? w.p99_us
-                                                    : w.p50_us;
+                                                    : w.avg_us;
         *v = (double)us / 1000.0;
         return 1;
     }

@@ -119,6 +119,7 @@ struct alog_window {
     double error_rate;  /* 5xx / requests; 0 with no requests */
     uint64_t latency_count;
     uint64_t p50_us, p95_us, p99_us; /* 0 when latency_count is 0 */
+    uint64_t avg_us;                 /* exact mean of the samples; 0 when there are none */
 };
 /* 0, or -TE_NOTFOUND when the app has no route in this log or window_ms is not configured. */
 int alog_app_window(struct alog *a, const char *app, uint64_t window_ms, struct alog_window *out);

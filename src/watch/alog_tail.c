@@ -392,6 +392,7 @@ static void window_of(const struct app *app, const struct window *w, uint64_t no
     out->p50_us = hist_percentile(&s.h, 0.50);
     out->p95_us = hist_percentile(&s.h, 0.95);
     out->p99_us = hist_percentile(&s.h, 0.99);
+    out->avg_us = s.h.count ? s.h.sum_us / s.h.count : 0;
 }
 
 int alog_app_window(struct alog *a, const char *app, uint64_t window_ms, struct alog_window *out)
