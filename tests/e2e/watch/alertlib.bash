@@ -30,7 +30,7 @@ start_receiver() {
   python3 "$RECEIVER" --log "$log" --port-file "$pf" --port "${2:-0}" &
   RECV_PID=$!
   on_exit kill "$RECV_PID"
-  wait_for 10 test -s "$pf" || fail "the receiver $1 did not start"
+  wait_for 30 test -s "$pf" || fail "the receiver $1 did not start"
   RECV_PORT=$(cat "$pf")
 }
 
@@ -41,7 +41,7 @@ start_smtp() {
   python3 "$SMTPD" --log "$log" --port-file "$pf" &
   SMTP_PID=$!
   on_exit kill "$SMTP_PID"
-  wait_for 10 test -s "$pf" || fail "the SMTP receiver $1 did not start"
+  wait_for 30 test -s "$pf" || fail "the SMTP receiver $1 did not start"
   SMTP_PORT=$(cat "$pf")
 }
 
