@@ -13,6 +13,11 @@ export TEND_HOME=$T/home
 mkdir -p "$TEND_HOME" && chmod 700 "$TEND_HOME"
 W=$T/work
 mkdir -p "$W"
+# The system's python3 (where scripts/deps.sh installs modules) ahead of any pyenv-style shim:
+# a shim costs a bash start-up per call, which is seconds on a loaded CI machine.
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+  mkdir -p "$T/bin" && ln -sf /usr/bin/python3 "$T/bin/python3" && export PATH=$T/bin:$PATH
+fi
 cd "$W" || exit 1
 
 tend() { "$TEND_BIN" "$@"; }
