@@ -5,6 +5,13 @@
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 failures=()
+# The system's python3 (where scripts/deps.sh installs modules) ahead of any pyenv-style shim,
+# for the test servers the unit tests start (tests/e2e/lib.sh does the same for each e2e test).
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+  pybin=$(mktemp -d /tmp/tend-py.XXXXXX) && ln -s /usr/bin/python3 "$pybin/python3"
+  export PATH=$pybin:$PATH
+  trap 'rm -rf "$pybin"' EXIT
+fi
 
 for bin in "$@"; do
   out=$("$bin" 2>&1); rc=$?
