@@ -7,7 +7,10 @@
  * watched with a pidfd (reap.c), and the read ends of its pipes come back from the keeper, so
  * its output is captured again. An instance that was running and is now gone is started again
  * by its restart policy; one recorded stopped stays stopped. A second copy of an adopted
- * instance is never started: the instance slot holds the adopted pid. */
+ * instance is never started: the instance slot holds the adopted pid. Leftovers (processes the
+ * previous daemon was stopping, or a rolling reload's replacement it had not swapped in) are
+ * adopted as removing instances and stopped: an interrupted reload resolves to the old
+ * instances, and nothing it started is orphaned. */
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -104,6 +107,26 @@ static void give_output(struct sup *s, struct sup_instance *in, struct held_set 
               in->label);
 }
 
+/* A process the previous daemon was stopping (or a reload's replacement it had not swapped in
+ * yet) is still alive: it becomes a removing instance behind the app's slots and is stopped,
+ * so it is neither orphaned nor kept as a second copy of its instance. */
+static void adopt_leftover(struct sup *s, struct sup_app *a, int idx, pid_t pid,
+                           unsigned long long start, struct held_set *h)
+{
+    struct sup_instance *in = sup__inst_new(a, idx, a->cfg, a->ca);
+    snprintf(in->label, sizeof in->label, "%s:%d(leftover)", a->name, idx);
+    in->removing = true;
+    a->inst = xrealloc(a->inst, (size_t)(a->ninst + 1) * sizeof *a->inst);
+    a->inst[a->ninst++] = in;
+    sup__inst_adopt(in, pid, start, age_ms(start), false);
+    if (sup__adopt_watch(in) < 0)
+        tlog_warn("supervise", "%s: cannot watch pid %d with a pidfd", in->label, (int)pid);
+    give_output(s, in, h);
+    tlog_info("supervise", "%s: was being stopped when the previous daemon died; stopping it",
+              in->label);
+    sup__inst_stop(in);
+}
+
 static void adopt_instance(struct sup *s, struct sup_app *a, json_t *rec, struct held_set *h)
 {
     int idx = (int)json_integer_value(json_object_get(rec, "index"));
@@ -111,12 +134,17 @@ static void adopt_instance(struct sup *s, struct sup_app *a, json_t *rec, struct
     unsigned long long start =
         (unsigned long long)json_integer_value(json_object_get(rec, "start"));
     const char *state = json_string_value(json_object_get(rec, "state"));
+    if (json_is_true(json_object_get(rec, "leftover")) || a->deleting) {
+        if (idx >= 0 && pid > 0 && sup__pid_matches(pid, start))
+            adopt_leftover(s, a, idx, pid, start, h);
+        return;
+    }
     if (idx < 0 || idx >= a->ninst)
         return;
     struct sup_instance *in = a->inst[idx];
     in->m.restarts = (int)json_integer_value(json_object_get(rec, "restarts"));
     if (pid > 0 && sup__pid_matches(pid, start)) {
-        sup__inst_adopt(in, pid, start, age_ms(start));
+        sup__inst_adopt(in, pid, start, age_ms(start), state && !strcmp(state, "starting"));
         if (sup__adopt_watch(in) < 0)
             tlog_warn("supervise",
                       "%s: cannot watch pid %d with a pidfd (Linux >= 5.3); "
@@ -147,9 +175,17 @@ static void adopt_app(struct sup *s, json_t *app, struct cfg **cfgs, size_t ncfg
         return;
     }
     const struct cfg_app *ca = cfg_app_find(cfgs[ci], name);
-    if (!ca || sup__app_find(s, name))
+    bool deleting = json_is_true(json_object_get(app, "deleting"));
+    if (!ca || (!deleting && sup__app_find(s, name)))
         return;
     struct sup_app *a = sup__app_add(s, cfgs[ci], ca);
+    if (deleting) { /* only its leftovers, stopped; the collector removes it afterwards */
+        a->deleting = true;
+        sup__app_resize(a, 0);
+        sup__cron_stop(a);
+        sup__watch_stop(a);
+        sup__gc_soon(s);
+    }
     json_t *rec;
     size_t i;
     json_array_foreach(json_object_get(app, "instances"), i, rec) adopt_instance(s, a, rec, h);

@@ -42,13 +42,20 @@ struct sup_app *sup__app_add(struct sup *s, struct cfg *cfg, const struct cfg_ap
     return a;
 }
 
+/* Slot i holds instance i; leftovers adopted from a previous daemon (adopt.c: their number is
+ * not their slot) always stay behind the slots in use, removing, until they are stopped. */
 void sup__app_resize(struct sup_app *a, int n)
 {
-    if (n > a->ninst) {
-        a->inst = xrealloc(a->inst, (size_t)n * sizeof *a->inst);
-        for (int i = a->ninst; i < n; i++)
+    int slots = 0, nleft;
+    while (slots < a->ninst && a->inst[slots]->index == slots)
+        slots++;
+    nleft = a->ninst - slots;
+    if (n > slots) {
+        a->inst = xrealloc(a->inst, (size_t)(n + nleft) * sizeof *a->inst);
+        memmove(a->inst + n, a->inst + slots, (size_t)nleft * sizeof *a->inst);
+        for (int i = slots; i < n; i++)
             a->inst[i] = sup__inst_new(a, i, a->cfg, a->ca);
-        a->ninst = n;
+        a->ninst = n + nleft;
     }
     for (int i = 0; i < a->ninst; i++)
         a->inst[i]->removing = i >= n;

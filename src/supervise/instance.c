@@ -333,7 +333,7 @@ void sup__inst_free(struct sup_instance *in)
 }
 
 void sup__inst_adopt(struct sup_instance *in, pid_t pid, unsigned long long start_ticks,
-                     uint64_t age_ms)
+                     uint64_t age_ms, bool starting)
 {
     struct sup_policy p;
     sup__policy_from_cfg(&p, in->ca);
@@ -344,12 +344,23 @@ void sup__inst_adopt(struct sup_instance *in, pid_t pid, unsigned long long star
     in->m.started_ms = now > age_ms ? now - age_ms : 0;
     in->online_ms = in->m.started_ms;
     in->started_wall_ms = clock_wall_ms() - (int64_t)age_ms;
-    /* Not through set_state: this is no transition, the instance was online all along. */
+    tlog_info("supervise", "%s: adopted pid %d (running for %llus%s)", in->label, (int)pid,
+              (unsigned long long)age_ms / 1000, starting ? ", not ready yet" : "");
+    sup__emit(in, SUP_EVK_ADOPT, "%s (pid %d) found running after a daemon restart", in->label,
+              (int)pid);
+    /* Not through set_state: this is no transition, the instance was in this state all along.
+     * One that was still starting (a reload's replacement, say) is not online until its
+     * readiness check passes here too, within what is left of its ready_timeout. A notify app
+     * may have sent READY=1 to the dead daemon, so it is taken as online rather than killed. */
+    if (starting && in->ca->ready != CFG_READY_NOTIFY) {
+        in->m.state = SUP_STARTING;
+        uint64_t left = p.ready_timeout_ms > age_ms ? p.ready_timeout_ms - age_ms : 0;
+        uv_timer_start(&in->timer, on_timer, left, 0);
+        if (sup__ready_start(in))
+            sup__dispatch(in, SUP_EV_READY, SUP_THEN_STOP);
+        return;
+    }
     in->m.state = SUP_ONLINE;
     uint64_t healthy = sup__healthy_ms(&p);
     uv_timer_start(&in->timer, on_timer, age_ms >= healthy ? 0 : healthy - age_ms, 0);
-    tlog_info("supervise", "%s: adopted pid %d (running for %llus)", in->label, (int)pid,
-              (unsigned long long)age_ms / 1000);
-    sup__emit(in, SUP_EVK_ADOPT, "%s (pid %d) found running after a daemon restart", in->label,
-              (int)pid);
 }

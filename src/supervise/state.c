@@ -3,7 +3,8 @@
  * Both files hold the config snapshots in use as their source text, path and profile (so a
  * restarted daemon rebuilds exactly what was applied, even if tend.yaml changed on disk since)
  * and the app names that use each. state.json also lists each instance's pid, /proc start time
- * and restart count; it is rewritten on every pid or state change. Writes are atomic
+ * and restart count, and the processes still being stopped (leftovers, adopt.c stops them); it
+ * is rewritten on every pid or state change. Writes are atomic
  * (afile_write, DESIGN invariant 4) and run in libuv's thread pool, because fsync can take
  * seconds on a busy disk and the loop must not wait (invariant 2); changes made while a write
  * is in flight are coalesced into one more write. dump.json is written only by `save`, which
@@ -32,18 +33,32 @@ static int cfg_index(json_t *configs, struct cfg **seen, size_t *nseen, struct c
     return (int)(*nseen)++;
 }
 
-static json_t *instances_json(const struct sup_app *a)
+static json_t *instance_json(const struct sup_instance *in, bool leftover)
+{
+    json_t *o = json_pack("{s:i, s:i, s:I, s:i, s:s}", "index", in->index, "pid", (int)in->pid,
+                          "start", (json_int_t)in->start_ticks, "restarts", in->m.restarts,
+                          "state", sup_state_name(in->m.state));
+    if (leftover)
+        json_object_set_new(o, "leftover", json_true());
+    return o;
+}
+
+/* The instances of the running set, then the leftovers: processes still alive that are not
+ * part of it (instances being removed, every instance of an app being deleted, a reload's
+ * replacement not yet swapped in). A daemon killed before they exit must find and stop them
+ * (DESIGN invariant 5: nothing orphaned, nothing duplicated). */
+static json_t *instances_json(struct sup_app *a)
 {
     json_t *arr = json_array();
     for (int i = 0; i < a->ninst; i++) {
         const struct sup_instance *in = a->inst[i];
-        if (in->removing)
-            continue;
-        json_array_append_new(arr, json_pack("{s:i, s:i, s:I, s:i, s:s}", "index", in->index, "pid",
-                                             (int)in->pid, "start", (json_int_t)in->start_ticks,
-                                             "restarts", in->m.restarts, "state",
-                                             sup_state_name(in->m.state)));
+        bool leftover = in->removing || a->deleting;
+        if (!leftover || sup__inst_live(in))
+            json_array_append_new(arr, instance_json(in, leftover));
     }
+    struct sup_instance *spare = sup__reload_spare(a);
+    if (spare && sup__inst_live(spare))
+        json_array_append_new(arr, instance_json(spare, true));
     return arr;
 }
 
@@ -57,12 +72,17 @@ static json_t *set_json(struct sup *s, bool with_instances)
     size_t nseen = 0;
     json_t *configs = json_array(), *apps = json_array();
     for (struct sup_app *a = s->apps; a; a = a->next) {
-        if (a->deleting)
+        json_t *inst = with_instances ? instances_json(a) : NULL;
+        if (a->deleting && json_array_size(inst) == 0) {
+            json_decref(inst); /* gone, or not state.json: a deleted app is not saved */
             continue;
+        }
         json_t *o = json_pack("{s:s, s:i}", "name", a->name, "config",
                               cfg_index(configs, seen, &nseen, a->cfg));
-        if (with_instances)
-            json_object_set_new(o, "instances", instances_json(a));
+        if (a->deleting)
+            json_object_set_new(o, "deleting", json_true());
+        if (inst)
+            json_object_set_new(o, "instances", inst);
         json_array_append_new(apps, o);
     }
     int applied = s->cfg ? cfg_index(configs, seen, &nseen, s->cfg) : -1;

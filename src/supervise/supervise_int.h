@@ -154,9 +154,10 @@ void sup__inst_restart(struct sup_instance *in, enum sup_evkind why, const char 
 void sup__inst_exited(struct sup_instance *in, const struct sup_exit *ex);
 /* Readiness reported (ready.c). ok false: failed for good (treated as a ready timeout). */
 void sup__inst_ready(struct sup_instance *in, bool ok, const char *why);
-/* A process found running after a daemon restart becomes this instance's, online. */
+/* A process found running after a daemon restart becomes this instance's: online, or, when
+ * it was `starting`, starting with its readiness checked again. */
 void sup__inst_adopt(struct sup_instance *in, pid_t pid, unsigned long long start_ticks,
-                     uint64_t age_ms);
+                     uint64_t age_ms, bool starting);
 struct sup_instance *sup__inst_new(struct sup_app *app, int index, struct cfg *cfg,
                                    const struct cfg_app *ca);
 /* Close handles; frees when the last one is closed. The instance must have no process. */
