@@ -341,6 +341,21 @@ static int daemon_start(struct daemon *d, struct err *err)
     return write_pid_file(d, err);
 }
 
+/* Everything tend writes in its home is 0600/0700 already; a home other users may enter still
+ * shows them which apps run and lets them reach the socket (refused by SO_PEERCRED, but a
+ * door nonetheless). Say so rather than chmod the user's folder behind their back. */
+static void check_home_mode(struct daemon *d)
+{
+    struct stat st;
+    if (stat(d->home, &st) < 0 || !(st.st_mode & 077))
+        return;
+    char msg[2 * PATH_MAX + 80];
+    snprintf(msg, sizeof msg, "%s is open to other users (mode %04o); run chmod 700 %s", d->home,
+             (unsigned)st.st_mode & 07777, d->home);
+    tlog_warn("daemon", "%s", msg);
+    daemon__event(d, "home_exposed", NULL, -1, msg);
+}
+
 int daemon_main(int argc, char **argv)
 {
     static struct daemon d; /* the root object: one per process, reached only through pointers */
@@ -356,6 +371,7 @@ int daemon_main(int argc, char **argv)
     }
     tlog_info("daemon", "tend %s started (pid %ld, home %s)", TEND_VERSION, (long)getpid(), d.home);
     daemon__event(&d, "daemon_start", NULL, -1, "daemon started");
+    check_home_mode(&d);
     if (sup_config(d.sup) == NULL) {
         struct err rerr = {0};
         if (sup_resurrect(d.sup, resurrected, &d, &rerr) < 0)

@@ -32,6 +32,9 @@ int api_new(uv_loop_t *loop, const struct api_opts *opts, struct api **out, stru
 /* Open, move or close the TCP door ("127.0.0.1:9615"; NULL closes it). Logs a warning when the
  * address is not loopback. */
 int api_listen_tcp(struct api *a, const char *hostport, struct err *err);
+/* Is `hostport` a valid address on the loopback interface (127.0.0.0/8, ::1, localhost, ":PORT")?
+ * false for other and unparsable addresses. */
+bool api_is_loopback(const char *hostport);
 /* Close a connection that has not sent one complete request within `ms` (default 30 s; also
  * the keep-alive idle time between requests). Tests shorten it. */
 void api_set_idle_timeout(struct api *a, uint64_t ms);

@@ -5,12 +5,14 @@
  * connect() to it is refused; if something answers, another daemon owns it and api_new fails
  * naming that daemon's pid (SO_PEERCRED on our probe connection). The TCP door can be moved
  * while running: the new address is bound before the old one is closed, so a failed move
- * leaves the old door serving. Accepted clients past API_MAX_CONNS, and unix peers that are
- * neither our uid nor root, are closed at once. Invariant: the api is freed only after every
- * door, connection and timer has reached its close callback (STYLE 3.4), and `done` runs once. */
+ * leaves the old door serving. Accepted clients past API_MAX_CONNS are closed at once; unix
+ * peers that are neither our uid nor root (SO_PEERCRED) get a 403, then the connection closes.
+ * Invariant: the api is freed only after every door, connection and timer has reached its close
+ * callback (STYLE 3.4), and `done` runs once. */
 #include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -62,18 +64,12 @@ static void door_close(struct api_door *d)
     uv_close(&d->h.handle, door_closed);
 }
 
-static void on_connection(uv_stream_t *server, int status)
+struct api_conn *api__conn_new(struct api *a, bool is_unix)
 {
-    struct api_door *d = container_of(server, struct api_door, h.stream);
-    struct api *a = d->api;
-    if (status < 0) {
-        tlog_warn("api", "cannot accept on %s: %s", d->addr, uv_strerror(status));
-        return;
-    }
     struct api_conn *c = xcalloc(1, sizeof *c);
     c->api = a;
-    c->is_unix = d->is_unix;
-    if (d->is_unix)
+    c->is_unix = is_unix;
+    if (is_unix)
         uv_pipe_init(a->loop, &c->h.pipe, 0);
     else
         uv_tcp_init(a->loop, &c->h.tcp);
@@ -84,6 +80,18 @@ static void on_connection(uv_stream_t *server, int status)
         a->conns->prev = c;
     a->conns = c;
     a->nconns++;
+    return c;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct api_door *d = container_of(server, struct api_door, h.stream);
+    struct api *a = d->api;
+    if (status < 0) {
+        tlog_warn("api", "cannot accept on %s: %s", d->addr, uv_strerror(status));
+        return;
+    }
+    struct api_conn *c = api__conn_new(a, d->is_unix);
     int rc = uv_accept(server, &c->h.stream);
     if (rc < 0) {
         tlog_warn("api", "cannot accept on %s: %s", d->addr, uv_strerror(rc));
@@ -98,9 +106,16 @@ static void on_connection(uv_stream_t *server, int status)
     uv_os_fd_t fd;
     unsigned uid = 0;
     if (d->is_unix && (uv_fileno(&c->h.handle, &fd) < 0 || api__peer_allowed(fd, &uid) < 0)) {
-        tlog_warn("api", "refused a client of uid %u on %s (only uid %u or root)", uid, d->addr,
-                  (unsigned)geteuid());
-        api__conn_close(c);
+        char msg[160];
+        if (geteuid() == 0)
+            snprintf(msg, sizeof msg, "uid %u may not use this daemon (only root may)", uid);
+        else
+            snprintf(msg, sizeof msg, "uid %u may not use this daemon (only uid %u and root may)",
+                     uid, (unsigned)geteuid());
+        tlog_warn("api", "refused a client on %s: %s", d->addr, msg);
+        /* Answer 403 rather than hang up, so the client says why (nginx's lingering close). */
+        api__conn_start(a, c);
+        api__reply_raw_error(c, 403, "forbidden", msg, NULL);
         return;
     }
     if (!d->is_unix)
@@ -242,6 +257,13 @@ static int parse_hostport(const char *s, struct sockaddr_storage *ss, bool *is_l
         return -TE_PARSE;
     *is_loopback = str_starts(host, "127.");
     return 0;
+}
+
+bool api_is_loopback(const char *hostport)
+{
+    struct sockaddr_storage ss;
+    bool is_loopback = false;
+    return hostport && parse_hostport(hostport, &ss, &is_loopback) == 0 && is_loopback;
 }
 
 int api_listen_tcp(struct api *a, const char *hostport, struct err *err)

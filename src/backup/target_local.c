@@ -111,8 +111,12 @@ static int local_list(const struct cfg_backup_target *t, const char *job, json_t
         json_t *m = json_load_file(path, 0, NULL);
         const char *j = json_string_value(json_object_get(m, "job"));
         const char *f = json_string_value(json_object_get(m, "file"));
-        /* Not a manifest of ours, or of another job: not ours to list (nor to delete). */
-        if (!j || !f || (job && strcmp(j, job) != 0)) {
+        /* Not a manifest of ours, or of another job: not ours to list (nor to delete). A
+         * manifest must be named after the file beside it (as on S3), so one that names a file
+         * elsewhere ("../x") is never listed, verified, restored or pruned. */
+        size_t flen = f ? strlen(f) : 0;
+        if (!j || !f || (job && strcmp(j, job) != 0) || strlen(e->d_name) != flen + 5 ||
+            strncmp(e->d_name, f, flen) != 0) {
             json_decref(m);
             continue;
         }

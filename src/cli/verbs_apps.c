@@ -234,8 +234,9 @@ int cli__print_plan(struct cli *cli, json_t *ans, bool dry_run, const char *abs,
         char in[32] = "on demand (no schedule)";
         if (next > 0) {
             int64_t now = clock_wall_ms();
-            strcpy(in, "next in ");
-            cli__human_duration(in + 8, sizeof in - 8, (uint64_t)(next > now ? next - now : 0));
+            char d[24];
+            cli__human_duration(d, sizeof d, (uint64_t)(next > now ? next - now : 0));
+            snprintf(in, sizeof in, "next in %s", d);
         }
         const char *name = json_string_value(json_object_get(x, "name"));
         printf("  backup   %s: %s\n", name ? name : "?", in);

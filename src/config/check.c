@@ -154,6 +154,11 @@ char *cfg__abs_path(const struct cfg__ck *ck, const char *p)
     return s;
 }
 
+bool cfg__key_is_first(const struct cfg_node *map, size_t i)
+{
+    return cfg__node_get(map, map->keys[i]->str) == map->vals[i];
+}
+
 void cfg__check_keys(struct cfg__ck *ck, const struct cfg_node *map, const char *const *known,
                      bool (*accept)(const char *key), const char *ctx)
 {
@@ -288,7 +293,8 @@ void cfg__check_log(struct cfg__ck *ck, const struct cfg_node *map, struct cfg_l
         cfg__error_at(ck, cfg__node_get(map, "error_file"),
                  "\"error_file\" and \"err_file\" are the same setting; keep one");
     for (size_t i = 0; i < map->n; i++)
-        check_log_key(ck, map->keys[i]->str, map->vals[i], log);
+        if (cfg__key_is_first(map, i))
+            check_log_key(ck, map->keys[i]->str, map->vals[i], log);
 }
 
 /* ---- api:
@@ -314,13 +320,14 @@ static void check_listen(struct cfg__ck *ck, const struct cfg_node *v, struct cf
                  s);
         return;
     }
-    /* A bare port means the loopback address. */
+    /* A bare port, or ":PORT" with no host, means the loopback address (as api/server.c binds
+     * it); it must not be warned about as if it were open to other machines. */
     struct buf b;
     buf_init(&b, 0);
-    buf_printf(&b, "%s%s", colon ? "" : "127.0.0.1:", s);
+    buf_printf(&b, "%s%s", !colon ? "127.0.0.1:" : colon == s ? "127.0.0.1" : "", s);
     api->listen = buf_take(&b);
     size_t hostlen = colon ? (size_t)(colon - s) : 9;
-    api->listen_is_loopback = !colon || host_is_loopback(s, hostlen);
+    api->listen_is_loopback = !colon || colon == s || host_is_loopback(s, hostlen);
     if (!api->listen_is_loopback)
         cfg__diag_add(ck->diag, CFG_WARNING, v->line, v->col,
                       "the API listens on \"%s\", reachable from other machines; only the "

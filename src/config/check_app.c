@@ -244,8 +244,8 @@ static void env_map(struct cfg__ck *ck, const char *key, const struct cfg_node *
         if (ck->file_mode & 077 && str_is_secret_name(k->str))
             cfg__warn_at(ck, k,
                     "\"%s\" looks like a secret and %s is readable by other users "
-                    "(mode %04o); run chmod 600 on it or move the value to an env_file",
-                    k->str, ck->file_name, ck->file_mode);
+                    "(mode %04o); run chmod 600 %s, or move the value to an env_file",
+                    k->str, ck->file_name, ck->file_mode, ck->file_name);
         if (port && strcmp(k->str, "PORT") == 0)
             cfg__warn_at(ck, k, "PORT here is replaced by each instance's port (\"port: %d\")", port);
         (*out)[*n].key = str_dup(k->str);
@@ -275,9 +275,8 @@ static void f_env_file(struct cfg__ck *ck, struct cfg_app *a, const struct cfg_n
     }
     if (st.st_mode & 077)
         cfg__warn_at(ck, v,
-                "env_file \"%s\" is readable by other users (mode %04o); run chmod 600 "
-                "on it",
-                a->env_file, (unsigned)st.st_mode & 07777);
+                "env_file \"%s\" is readable by other users (mode %04o); run chmod 600 %s",
+                a->env_file, (unsigned)st.st_mode & 07777, a->env_file);
     struct cfg_diag *d = xmalloc(sizeof *d);
     if (cfg__envfile_parse_env(a->env_file, text.ptr, text.len, ck->environ, &kv, &n, d) < 0)
         for (int i = 0; i < d->nmsgs; i++)
@@ -589,6 +588,8 @@ struct cfg_app *cfg__check_app(struct cfg__ck *ck, const struct cfg_node *map, s
     cfg__check_keys(ck, map, known, is_profile_key, ck->what);
     for (size_t i = 0; i < map->n; i++) {
         const char *key = map->keys[i]->str;
+        if (!cfg__key_is_first(map, i))
+            continue;
         for (size_t j = 0; j < ARRAY_LEN(fields); j++)
             if (strcmp(fields[j].key, key) == 0)
                 apply_field(ck, a, &fields[j], map->vals[i]);

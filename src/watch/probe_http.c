@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/curlx.h"
 #include "core/err.h"
+#include "core/str.h"
 #include "core/util.h"
 #include "watch/curl_uv.h"
 #include "watch/probe.h"
@@ -28,6 +29,7 @@
 /* Owned by its probe: copies of the spec's strings. */
 struct http {
     char *url, *method, *body;
+    char *shown; /* the URL as messages and the target show it: credentials masked */
     struct probe_range *status;
     size_t nstatus;
     char **json_keys, **json_values;
@@ -60,10 +62,12 @@ static int http_init(struct watch_probe *p, const struct probe_spec *spec, void 
 {
     const struct probe_http_spec *h = &spec->u.http;
     struct http *k = state;
+    char masked[1024];
     if (!h->url || !h->url[0])
         return err_set(err, -TE_INVALID, "http: url is required");
+    str_mask_url(masked, sizeof masked, h->url);
     if (strncmp(h->url, "http://", 7) != 0 && strncmp(h->url, "https://", 8) != 0) {
-        err_set(err, -TE_INVALID, "http: \"%s\" is not an http:// or https:// URL", h->url);
+        err_set(err, -TE_INVALID, "http: \"%s\" is not an http:// or https:// URL", masked);
         err_hint(err, "write it as http://127.0.0.1:3000/health");
         return err->code;
     }
@@ -74,6 +78,7 @@ static int http_init(struct watch_probe *p, const struct probe_spec *spec, void 
                            s->lo, s->hi);
     }
     k->url = xstrdup(h->url);
+    k->shown = xstrdup(masked);
     k->method = xstrdup(h->method && h->method[0] ? h->method : "GET");
     k->body = h->body && h->body[0] ? xstrdup(h->body) : NULL;
     k->nstatus = h->nstatus ? h->nstatus : 1;
@@ -100,7 +105,7 @@ static int http_init(struct watch_probe *p, const struct probe_spec *spec, void 
     }
     k->latency_ms = h->latency_ms;
     k->skip_tls_verify = h->skip_tls_verify;
-    probe_set_target(p, h->url);
+    probe_set_target(p, k->shown);
     return 0;
 }
 
@@ -108,6 +113,7 @@ static void http_fini(void *state)
 {
     struct http *k = state;
     free(k->url);
+    free(k->shown);
     free(k->method);
     free(k->body);
     free(k->status);
@@ -217,23 +223,23 @@ static void judge(struct probe_run *r, struct http_run *hr, long code, uint32_t 
     probe_run_metric(r, "status", (double)code);
     if (!is_status_ok) {
         fmt_status(k, want, sizeof want);
-        probe_run_report(r, PROBE_FAILING, "HTTP %ld from %s (expected %s)", code, k->url, want);
+        probe_run_report(r, PROBE_FAILING, "HTTP %ld from %s (expected %s)", code, k->shown, want);
         return;
     }
     if (k->latency_ms && ms > k->latency_ms) {
         probe_run_report(r, PROBE_FAILING, "slow: %u ms > %u ms (HTTP %ld from %s)", ms,
-                         k->latency_ms, code, k->url);
+                         k->latency_ms, code, k->shown);
         return;
     }
     if ((k->body || k->njson) && hr->is_body_too_big) {
         probe_run_report(r, PROBE_FAILING, "HTTP %ld from %s, but the body is over 1 MiB", code,
-                         k->url);
+                         k->shown);
         return;
     }
     const char *body = hr->body.ptr ? hr->body.ptr : "";
     if (k->body && !memmem(body, hr->body.len, k->body, strlen(k->body))) {
         probe_run_report(r, PROBE_FAILING, "HTTP %ld from %s, but the body does not contain %s",
-                         code, k->url, k->body);
+                         code, k->shown, k->body);
         return;
     }
     if (k->njson) {
@@ -241,27 +247,27 @@ static void judge(struct probe_run *r, struct http_run *hr, long code, uint32_t 
         json_t *doc = json_loadb(body, hr->body.len, 0, &je);
         if (!doc) {
             probe_run_report(r, PROBE_FAILING, "HTTP %ld from %s, but the body is not JSON (%s)",
-                             code, k->url, je.text);
+                             code, k->shown, je.text);
             return;
         }
         for (size_t i = 0; i < k->njson; i++) {
             const json_t *v = json_walk(doc, k->json_keys[i]);
             if (!v) {
                 probe_run_report(r, PROBE_FAILING, "HTTP %ld from %s, but the JSON has no %s", code,
-                                 k->url, k->json_keys[i]);
+                                 k->shown, k->json_keys[i]);
                 json_decref(doc);
                 return;
             }
             if (!json_matches(v, k->json_values[i], got, sizeof got)) {
                 probe_run_report(r, PROBE_FAILING, "%s is \"%s\", not \"%s\" (HTTP %ld from %s)",
-                                 k->json_keys[i], got, k->json_values[i], code, k->url);
+                                 k->json_keys[i], got, k->json_values[i], code, k->shown);
                 json_decref(doc);
                 return;
             }
         }
         json_decref(doc);
     }
-    probe_run_report(r, PROBE_OK, "HTTP %ld from %s in %u ms", code, k->url, ms);
+    probe_run_report(r, PROBE_OK, "HTTP %ld from %s in %u ms", code, k->shown, ms);
 }
 
 static void on_done(void *arg, CURL *easy, CURLcode res)
@@ -278,7 +284,7 @@ static void on_done(void *arg, CURL *easy, CURLcode res)
             snprintf(why, sizeof why, " (%s)", strerror((int)os_errno));
         for (char *c = why; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        probe_run_report(r, PROBE_FAILING, "%s %s failed: %s%s", k->method, k->url,
+        probe_run_report(r, PROBE_FAILING, "%s %s failed: %s%s", k->method, k->shown,
                          hr->error[0] ? hr->error : cx->easy_strerror(res), why);
     } else {
         long code = 0;
@@ -331,7 +337,7 @@ static int http_start(struct probe_run *r, struct err *err)
         if (hr->hdrs)
             cx->slist_free_all(hr->hdrs);
         buf_fini(&hr->body);
-        return err_set(err, rc, "cannot start the request to %s", k->url);
+        return err_set(err, rc, "cannot start the request to %s", k->shown);
     }
     return 0;
 }

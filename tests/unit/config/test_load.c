@@ -436,6 +436,25 @@ TEST(profile_unused_warns)
     cfg_unref(c);
 }
 
+/* A bare port and ":PORT" both mean loopback, as the api binds them: no warning. */
+TEST(listen_without_host_is_loopback)
+{
+    static const char *const forms[] = {"9615", "\":9615\"", "localhost:9615", "127.0.0.1:9615"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char text[200];
+        struct cfg_diag d;
+        snprintf(text, sizeof text, "api: {listen: %s}\napps:\n  - name: a\n    cmd: x\n",
+                 forms[i]);
+        struct cfg *c = load(text, NULL, &d);
+        if (!c)
+            continue;
+        if (!c->api.listen_is_loopback || d.nwarnings != 0)
+            UNIT_FAIL("listen: %s is not treated as loopback (%d warnings)", forms[i], d.nwarnings);
+        CHECK(str_starts(c->api.listen, i == 2 ? "localhost:" : "127.0.0.1:"));
+        cfg_unref(c);
+    }
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/tend-test-load-XXXXXX");
@@ -458,6 +477,7 @@ int main(void)
     RUN(masked_yaml);
     RUN(fingerprint_moves_with_restart_fields);
     RUN(profile_unused_warns);
+    RUN(listen_without_host_is_loopback);
     const char *files[] = {".env", "shared.env", "tend.yaml", "app.env"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(p, sizeof p, "%s/%s", tmpdir, files[i]);

@@ -241,6 +241,36 @@ TEST(refused_and_bad_config)
     CHECK_STR(err.msg, "check \"api\": timeout 5 s must be shorter than interval 5 s");
 }
 
+/* Credentials in the URL reach the server but never the message or the target (invariant 7). */
+TEST(credentials_masked_in_messages)
+{
+    struct probe_state st;
+    char u[160];
+    snprintf(u, sizeof u, "http://mon:pw-Secret123@127.0.0.1:%d/status/503?token=tok-Secret456",
+             port);
+    struct probe_spec s = {.kind = PROBE_HTTP};
+    s.u.http.url = u;
+    if (probe_once(&s, &st)) {
+        CHECK_INT(st.status, PROBE_FAILING);
+        CHECK_MSG(&st, "HTTP 503 from http://mon:****@127.0.0.1:");
+        CHECK(!strstr(st.msg, "Secret123") && !strstr(st.msg, "Secret456"));
+    }
+    s.u.http.url = "http://mon:pw-Secret123@127.0.0.1:1/x?token=tok-Secret456";
+    if (probe_once(&s, &st)) {
+        CHECK_MSG(&st, "failed: ");
+        CHECK(!strstr(st.msg, "Secret123") && !strstr(st.msg, "Secret456"));
+    }
+    struct rec r = {0};
+    s.interval_ms = 1000;
+    s.timeout_ms = 500;
+    struct watch_probe *p = start_probe(&s, &r);
+    json_t *j = probe_to_json(p);
+    const char *target = json_string_value(json_object_get(j, "target"));
+    CHECK(target && strstr(target, "127.0.0.1:1/x") && !strstr(target, "Secret"));
+    json_decref(j);
+    probe_free(p);
+}
+
 int main(void)
 {
     test_init();
@@ -257,6 +287,7 @@ int main(void)
     RUN(transitions_and_since);
     RUN(hung_server_times_out);
     RUN(refused_and_bad_config);
+    RUN(credentials_masked_in_messages);
     peer_stop(peer);
     test_fini();
     return unit_done();
