@@ -435,6 +435,33 @@ static void alogs_start(struct monitor *m, const struct cfg_watch *w)
     }
 }
 
+/* A daemon killed while an alert fired must not page again for the same incident, nor leave
+ * the receiver without its resolution: rules that the history shows firing last are firing
+ * again, as announced, with their original start (once, at the first configuration). */
+static void restore_alerts(struct monitor *m)
+{
+    struct err err = {0};
+    int64_t now = clock_wall_ms();
+    json_t *rows =
+        m->d->store ? store_alerts(m->d->store, NULL, now - ALERT_HISTORY_KEEP_MS, 0, &err) : NULL;
+    json_t *seen = json_object();
+    for (size_t i = rows ? json_array_size(rows) : 0; i-- > 0;) {
+        json_t *r = json_array_get(rows, i);
+        const char *name = json_string_value(json_object_get(r, "name"));
+        const char *state = json_string_value(json_object_get(r, "state"));
+        const char *text = json_string_value(json_object_get(r, "rule"));
+        if (!name || json_object_get(seen, name))
+            continue;
+        json_object_set_new(seen, name, json_true());
+        if (state && text && str_eq(state, "firing"))
+            alert_restore_firing(m->alerts, name, text,
+                                 json_integer_value(json_object_get(r, "time")), clock_mono_ms(),
+                                 now);
+    }
+    json_decref(seen);
+    json_decref(rows);
+}
+
 static void configure_alerts(struct monitor *m, const struct cfg_watch *w)
 {
     struct alert_rule_spec *specs = xcalloc(w->nalerts + 1, sizeof *specs);
@@ -443,6 +470,10 @@ static void configure_alerts(struct monitor *m, const struct cfg_watch *w)
     struct err err = {0};
     if (alert_configure(m->alerts, specs, w->nalerts, &err) < 0)
         tlog_error("monitor", "cannot apply the alert rules: %s", err.msg);
+    else if (!m->alerts_restored) {
+        m->alerts_restored = true;
+        restore_alerts(m);
+    }
     free(specs);
     if (notify_set_configure_cfg(m->notify, w, &err) < 0)
         tlog_error("monitor", "cannot apply the notifiers: %s", err.msg);

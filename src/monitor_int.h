@@ -43,6 +43,7 @@ struct monitor {
     uint64_t *alog_window_ms; /* each log's shortest window: what rules read */
     size_t nalogs;
     struct alert_engine *alerts;
+    bool alerts_restored; /* firing rules taken over from the history (once, at start) */
     struct notify_set *notify;
     int closing; /* parts still closing */
     void (*closed)(void *arg);

@@ -454,6 +454,27 @@ int alert_get_state(const struct alert_engine *e, const char *name, enum alert_s
     return -TE_NOTFOUND;
 }
 
+int alert_restore_firing(struct alert_engine *e, const char *name, const char *text,
+                         int64_t started_wall, uint64_t now_mono, int64_t now_wall)
+{
+    for (size_t i = 0; i < e->nrules; i++) {
+        struct alert_rule *a = e->rules[i];
+        if (!str_eq(a->name, name) || !str_eq(a->text, text) || a->state != ALERT_INACTIVE ||
+            a->is_evaluated)
+            continue;
+        uint64_t ago = now_wall > started_wall ? (uint64_t)(now_wall - started_wall) : 0;
+        a->state = ALERT_FIRING;
+        a->since_wall = a->started_wall = a->last_notice_wall = started_wall;
+        a->ended_wall = 0;
+        a->is_announced = true;
+        a->is_clearing = false;
+        a->last_notice_mono = now_mono > ago ? now_mono - ago : 0;
+        tlog_info("alert", "%s: firing since before the daemon started; state kept", a->name);
+        return 0;
+    }
+    return -TE_NOTFOUND;
+}
+
 /* ---- the engine --------------------------------------------------------------------------- */
 
 int alert_engine_new(const struct alert_opts *opts, struct alert_engine **out, struct err *err)

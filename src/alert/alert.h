@@ -121,6 +121,12 @@ void alert_engine_free(struct alert_engine *e);
  * transition to inactive and no notice. */
 int alert_configure(struct alert_engine *e, const struct alert_rule_spec *specs, size_t n,
                     struct err *err);
+/* After a daemon restart: rule `name` with this `text`, not evaluated yet, was firing since
+ * started_wall when the previous daemon died (its history says so). It becomes firing again,
+ * as already announced (no second firing notice; its resolution is notified with the same
+ * started time). 0, or -TE_NOTFOUND when no such fresh rule exists. No callback runs. */
+int alert_restore_firing(struct alert_engine *e, const char *name, const char *text,
+                         int64_t started_wall, uint64_t now_mono, int64_t now_wall);
 /* Evaluate every rule once. Callbacks run inside this call. */
 void alert_eval(struct alert_engine *e, uint64_t mono_ms, int64_t wall_ms);
 /* Production: alert_eval every step_ms on `loop` (first run after one step). */

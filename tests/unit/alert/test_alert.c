@@ -228,6 +228,39 @@ TEST(no_for_fires_at_once_and_resolves_after_a_full_step)
     alert_engine_free(e);
 }
 
+/* A daemon restarted while the alert fired: no second firing notice, the resolution carries
+ * the original start, and the repeat counts from that start. */
+TEST(restored_firing_is_not_announced_again)
+{
+    struct world w;
+    struct alert_engine *e = engine(&w, "disk", "disk(/data) > 85%", HOUR);
+    int64_t started = WALL0 + 30 * MINUTE; /* restored at HOUR: firing for 30 minutes */
+    CHECK_INT(alert_restore_firing(e, "disk", "disk(/data) > 90%", started, HOUR, WALL0 + HOUR),
+              -TE_NOTFOUND); /* the rule changed: start afresh */
+    CHECK_INT(alert_restore_firing(e, "disk", "disk(/data) > 85%", started, HOUR, WALL0 + HOUR), 0);
+    CHECK_INT(state_of(e, "disk"), ALERT_FIRING);
+    CHECK_INT(w.ntrans, 0);
+    set_value(&w, "disk(/data)", 1, 91.5);
+    eval_at(e, &w, HOUR);
+    CHECK_INT(state_of(e, "disk"), ALERT_FIRING);
+    CHECK_INT(w.nnotes, 0);
+    eval_at(e, &w, HOUR + 20 * MINUTE);
+    CHECK_INT(w.nnotes, 0);
+    eval_at(e, &w, HOUR + 30 * MINUTE); /* an hour after the start: the repeat is due */
+    CHECK_INT(w.nnotes, 1);
+    CHECK_INT(w.notes[0].kind, ALERT_NOTICE_REPEAT);
+    set_value(&w, "disk(/data)", 1, 80);
+    eval_at(e, &w, 90 * MINUTE + STEP);
+    eval_at(e, &w, 90 * MINUTE + 2 * STEP);
+    CHECK_INT(state_of(e, "disk"), ALERT_RESOLVED);
+    CHECK_INT(w.nnotes, 2);
+    CHECK_INT(w.notes[1].kind, ALERT_NOTICE_RESOLVED);
+    CHECK_INT(w.notes[1].started, started);
+    CHECK_INT(alert_restore_firing(e, "disk", "disk(/data) > 85%", started, 0, WALL0),
+              -TE_NOTFOUND); /* only before the first evaluation */
+    alert_engine_free(e);
+}
+
 TEST(repeat_renotifies_while_firing)
 {
     struct world w;
@@ -526,6 +559,7 @@ int main(void)
     RUN(pending_fires_after_exactly_for);
     RUN(pending_restarts_when_the_condition_breaks);
     RUN(no_for_fires_at_once_and_resolves_after_a_full_step);
+    RUN(restored_firing_is_not_announced_again);
     RUN(repeat_renotifies_while_firing);
     RUN(silence_suppresses_notices_not_state);
     RUN(no_data_is_not_zero);
