@@ -28,8 +28,12 @@ LIBOBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS)) $(NEW_OBJS)
 # Unit tests: tests/unit/<module>/test_<file>.c, each a program linked with every module.
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
+# Fuzz targets tests/fuzz/fuzz_<t>.c: `make fuzz` runs them under libFuzzer; every test run
+# replays them (tests/fuzz/replay.c) over tests/fuzz/corpus/<t>/ and tests/fuzz/regressions/<t>/.
+FUZZ_ALL  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+UNIT_BINS += $(FUZZ_ALL:%=$(BUILD)/fuzz/replay_%)
 
-.PHONY: all deps test unit e2e asan lint clean bench fuzz demo test-asan-inner
+.PHONY: all deps test unit e2e asan lint clean bench fuzz demo test-asan-inner soak
 all: tend
 
 tend: $(OBJS)
@@ -65,6 +69,25 @@ $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $$(call modobjs,$$(firstword $
 	@echo "  TEST  $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(call modobjs,$(firstword $(subst /, ,$*))) $(LDLIBS)
 
+# The module whose objects (with its DEPS_) a fuzz target links.
+FUZZ_MOD_config := config
+FUZZ_MOD_envfile := config
+FUZZ_MOD_pm2 := config
+FUZZ_MOD_units := config
+FUZZ_MOD_cron := core
+FUZZ_MOD_rule := core
+FUZZ_MOD_alog := watch
+FUZZ_MOD_http := api
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $$(call modobjs,$$(FUZZ_MOD_$$*))
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ  $@"
+	$(Q)$(CC) $(CFLAGS) -DFUZZ_TARGET='"$*"' -o $@ tests/fuzz/replay.c $< $(call modobjs,$(FUZZ_MOD_$*)) $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $$(call modobjs,$$(FUZZ_MOD_$$*))
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ  $@"
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(call modobjs,$(FUZZ_MOD_$*)) $(LDLIBS)
+
 deps:
 	@scripts/deps.sh
 
@@ -89,6 +112,17 @@ test-asan-inner: $(UNIT_BINS) $(BUILD)/tend
 	  UBSAN_OPTIONS=log_path=/tmp/tend-asan-logs/ubsan:print_stacktrace=1 \
 	  TEND_BIN=$(BUILD)/tend tests/run_all.sh $(UNIT_BINS)
 
+# libFuzzer (clang): `make fuzz [FUZZ_TARGETS="rule cron"] [FUZZ_TIME=600]`, one target after
+# another; new inputs go to $(FUZZ_WORK), the table at the end has executions and coverage.
+FUZZ_TIME ?= 60
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_WORK ?= /tmp/tend-fuzz
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	  OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  $(FUZZ_TARGETS:%=build-fuzz/fuzz/fuzz_%)
+	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_WORK=$(FUZZ_WORK) tests/fuzz/run.sh build-fuzz/fuzz $(FUZZ_TARGETS)
+
 lint:
 	@scripts/lint.sh
 
@@ -105,3 +139,7 @@ demo: deps
 
 bench: tend
 	@bench/run.sh
+
+# A 30-minute run under everything at once (tests/soak/run.sh; SOAK_MINUTES, TEND_BIN); not in CI.
+soak: tend
+	@tests/soak/run.sh

@@ -89,7 +89,10 @@ static void on_poll(uv_poll_t *p, int status, int events)
 {
     struct sock_ctx *s = p->data;
     struct notify_curl *c = s->c;
-    int flags = status < 0 ? CURL_CSELECT_ERR : 0, running;
+    /* libuv reports a socket error (a reset peer: EPOLLERR) as UV_EBADF with no events. Told
+     * CURL_CSELECT_ERR, curl fails with "select/poll returned error"; told the socket is ready,
+     * it reads or writes and names the real error ("Connection reset by peer"). */
+    int flags = status < 0 ? CURL_CSELECT_IN | CURL_CSELECT_OUT : 0, running;
     if (events & UV_READABLE)
         flags |= CURL_CSELECT_IN;
     if (events & UV_WRITABLE)

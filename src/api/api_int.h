@@ -156,10 +156,17 @@ struct api {
 };
 
 /* server.c */
+/* A new connection of `a` with its stream (a pipe when is_unix, else TCP) and timer initialised
+ * but not open: the caller accepts into it (or opens an fd on it), then api__conn_start(). */
+struct api_conn *api__conn_new(struct api *a, bool is_unix);
 /* A connection was freed: maybe finish api_close(). */
 void api__conn_freed(struct api *a);
 /* http.c */
 void api__conn_start(struct api *a, struct api_conn *c);
+/* Received bytes: queue at most the room left in `pending` and parse (answering what completes).
+ * Returns how many were taken; 0 once the connection is closing or draining. on_read's path,
+ * also the fuzz harness's way in (tests/fuzz/fuzz_http.c) without a socket read. */
+size_t api__conn_feed(struct api_conn *c, const char *data, size_t len);
 void api__conn_close(struct api_conn *c);
 /* The current request has been answered (and freed): go on with the next one or close. */
 void api__conn_req_done(struct api_conn *c, bool keep_alive);

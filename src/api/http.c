@@ -210,16 +210,26 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         api__conn_close(c); /* the client left (EOF even half-closed: nginx's 499 too) */
         return;
     }
-    if (c->is_draining)
-        return;
-    /* on_alloc never offers more than the room left, so this cannot fail. */
-    int rc = buf_append(&c->pending, b->base, (size_t)n);
+    /* on_alloc never offers more than the room left, so all of it is taken. */
+    size_t taken = api__conn_feed(c, b->base, (size_t)n);
+    assert(taken == (size_t)n || c->is_draining || c->is_closing);
+    (void)taken;
+}
+
+size_t api__conn_feed(struct api_conn *c, const char *data, size_t len)
+{
+    if (c->is_closing || c->is_draining)
+        return 0;
+    len = MIN(len, API_MAX_PENDING - c->pending.len);
+    int rc = buf_append(&c->pending, data, len);
     assert(rc == 0);
+    (void)rc;
     pump(c);
     if (!c->is_closing && !c->is_draining && c->pending.len >= API_MAX_PENDING) {
         uv_read_stop(&c->h.stream); /* a pipelining client waits for our answers */
         c->is_reading = false;
     }
+    return len;
 }
 
 static void start_reading(struct api_conn *c)

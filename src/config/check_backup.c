@@ -504,7 +504,7 @@ static struct cfg_backup *check_job(struct cfg__ck *ck, const struct cfg_node *m
     bool named = job_name(ck, b, map, index);
     cfg__check_keys(ck, map, known, NULL, ck->what);
     for (size_t i = 0; i < map->n; i++)
-        for (size_t j = 1; j < ARRAY_LEN(fields); j++)
+        for (size_t j = 1; j < ARRAY_LEN(fields) && cfg__key_is_first(map, i); j++)
             if (strcmp(fields[j].key, map->keys[i]->str) == 0)
                 fields[j].fn(ck, b, map->vals[i]);
     cross_checks(ck, b, map);

@@ -133,6 +133,10 @@ bool cfg__get_path(struct cfg__ck *ck, const char *key, const struct cfg_node *v
  * keys written twice. `accept` may admit extra keys (env_<profile>). */
 void cfg__check_keys(struct cfg__ck *ck, const struct cfg_node *map, const char *const *known,
                      bool (*accept)(const char *key), const char *ctx);
+/* Is key i of `map` the first with its name? A repeated key is an error (cfg__check_keys says
+ * so); loops that apply each key skip the repeats, so a setter never runs twice on one struct
+ * (which leaked the first value, and overflowed the targets of a backup: fuzz_config). */
+bool cfg__key_is_first(const struct cfg_node *map, size_t i);
 /* Absolute path: `p` as is, ~/ from HOME, or joined to base_dir; "." and ".." folded. */
 char *cfg__abs_path(const struct cfg__ck *ck, const char *p);
 

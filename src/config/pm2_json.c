@@ -410,15 +410,19 @@ static void concat_text(struct buf *b, const json_t *j)
         buf_puts(b, "[object Object]");
 }
 
-/* primary ('+' primary)*: string concatenation (numbers add when both sides are integers). */
+/* primary ('+' primary)*: string concatenation (numbers add when both sides are integers).
+ * Like every parse_* here, leaves v->j NULL when it fails: a right-hand value parsed before a
+ * later failure was leaked when this and parse_expr kept it (fuzz_pm2). */
 static int parse_sum(struct lex *x, struct val *v)
 {
     int rc = parse_value(x, v);
     while (rc == 0 && (rc = skip(x)) == 0 && peek(x) == '+') {
         struct val r = {NULL};
         adv(x);
-        if ((rc = skip(x)) < 0 || (rc = parse_value(x, &r)) < 0)
+        if ((rc = skip(x)) < 0 || (rc = parse_value(x, &r)) < 0) {
+            json_decref(r.j);
             break;
+        }
         if (json_is_integer(v->j) && json_is_integer(r.j)) {
             json_t *s = json_integer(json_integer_value(v->j) + json_integer_value(r.j));
             json_decref(v->j);
@@ -434,6 +438,10 @@ static int parse_sum(struct lex *x, struct val *v)
         }
         json_decref(r.j);
     }
+    if (rc < 0) {
+        json_decref(v->j);
+        v->j = NULL;
+    }
     return rc;
 }
 
@@ -447,8 +455,10 @@ static int parse_expr(struct lex *x, struct val *v)
         struct val r = {NULL};
         adv(x);
         adv(x);
-        if ((rc = skip(x)) < 0 || (rc = parse_sum(x, &r)) < 0)
+        if ((rc = skip(x)) < 0 || (rc = parse_sum(x, &r)) < 0) {
+            json_decref(r.j);
             break;
+        }
         bool keep_left = is_or ? truthy(v->j) : (v->j && !json_is_null(v->j));
         if (keep_left) {
             json_decref(r.j);
@@ -575,8 +585,12 @@ static int parse_value(struct lex *x, struct val *v)
             v->j = NULL;
             rc = fail(x, "expected ')', found %s", what(x, tmp, sizeof tmp));
         }
-        if (rc == 0)
+        if (rc == 0) {
             adv(x);
+        } else {
+            json_decref(v->j); /* "(value" then a failure: nothing is handed back */
+            v->j = NULL;
+        }
         return rc;
     }
     if (is_ident_start(c))

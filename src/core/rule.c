@@ -595,6 +595,11 @@ static int parse_duration(struct parser *p, const char *kw, struct span *sp, uin
                     p->s[at] ? ", not \"" : "", token_len(p->s + at), p->s + at,
                     p->s[at] ? "\"" : "");
     }
+    /* 15 digits of days reach 8.6e22 ms: past uint64, where the cast below is undefined
+     * (fuzz_rule found "for 333331666699960m"). No alert waits longer than ten years. */
+    if (v * scale > 3650.0 * 86400 * 1000)
+        return invalid(p, at, "\"%s %.*s\" is longer than 10 years (3650d)", kw,
+                       token_len(p->s + at), p->s + at);
     *sp = (struct span){at, p->pos - at};
     *ms = (uint64_t)(v * scale + 0.5);
     return 0;

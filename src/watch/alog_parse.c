@@ -399,14 +399,19 @@ static int64_t parse_time_iso(const char *p, size_t n)
 }
 
 /* "GET /path?q HTTP/1.1": method, path, protocol. A request line without spaces (garbage
- * sent to the port, "-") leaves method and path empty: the line still counts. */
+ * sent to the port, "-") leaves method and path empty: the line still counts. Both slices are
+ * set whole (pointer and length): a $request_method or $request_uri earlier in the format may
+ * have set them from other bytes of the line (fuzz_alog found a path slice that mixed the
+ * pointer of one with the length of the other). */
 static void split_request(struct alog_rec *r, const char *p, size_t n)
 {
     r->request.p = p;
     r->request.len = n;
     const char *end = p + n, *sp = memchr(p, ' ', n);
     if (!sp) {
-        r->method.p = r->path.p = p;
+        r->method = (struct alog_slice){p, 0};
+        if (!r->path.p) /* $request_uri / $uri, when present, win */
+            r->path = (struct alog_slice){p, 0};
         return;
     }
     r->method.p = p;

@@ -214,6 +214,8 @@ static const struct bad bads[] = {
      "unexpected \">\" after the rule (expected \"for DURATION\" or the end; one condition per "
      "rule)"},
     {"cpu > 9999999999999999%", -TE_PARSE, 6, "number too large: \"9999999999999999%\""},
+    {"load > 4 for 333331666699960m", -TE_INVALID, 13,
+     "\"for 333331666699960m\" is longer than 10 years (3650d)"},
 };
 
 TEST(bad_rules_point_at_the_mistake)
