@@ -428,11 +428,20 @@ static void h_events(void *ctx, struct api_req *req)
 }
 
 /* ---- logs ------------------------------------------------------------------------------- */
-/* Owned by the route while a `logs --follow` stream is open. */
+/* Owned by the route while a `logs --follow` stream is open. A follower slower than the app
+ * does not stop the app nor grow memory: past FOLLOW_BEHIND bytes unsent, lines are skipped (and
+ * counted) until it is back under FOLLOW_RESUME, when one line says how many it missed; a
+ * follower that takes nothing for FOLLOW_STALL_MS while lines are skipped is disconnected. */
+#define FOLLOW_BEHIND (512 * 1024)
+#define FOLLOW_RESUME (128 * 1024)
+#define FOLLOW_STALL_MS 10000
 struct follow_ctx {
     struct daemon *d;
     struct api_req *req;
     int id;
+    uint64_t skipped;      /* lines not sent since the follower fell behind */
+    size_t low_unsent;     /* the least unsent seen while skipping: progress means it drops */
+    uint64_t progress_ms;  /* when the follower last took something while skipping */
 };
 
 static void stream_json(struct api_req *req, json_t *line)
@@ -449,6 +458,29 @@ static void stream_json(struct api_req *req, json_t *line)
 static void follow_line(void *arg, json_t *line)
 {
     struct follow_ctx *f = arg;
+    size_t unsent = api_stream_unsent(f->req);
+    uint64_t now = uv_now(&f->d->loop);
+    if (f->skipped ? unsent > FOLLOW_RESUME : unsent > FOLLOW_BEHIND) {
+        if (f->skipped == 0 || unsent < f->low_unsent) {
+            f->low_unsent = unsent;
+            f->progress_ms = now;
+        }
+        f->skipped++;
+        if (now - f->progress_ms > FOLLOW_STALL_MS)
+            api_stream_cut(f->req, "a log follower took nothing for 10 s");
+        return;
+    }
+    if (f->skipped) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "[tend] %llu lines skipped here: this reader was slower than the app",
+                 (unsigned long long)f->skipped);
+        json_t *m = json_deep_copy(line);
+        json_object_set_new(m, "message", json_string(msg));
+        json_object_set_new(m, "skipped", json_integer((json_int_t)f->skipped));
+        stream_json(f->req, m);
+        json_decref(m);
+        f->skipped = 0;
+    }
     stream_json(f->req, line);
 }
 

@@ -79,5 +79,10 @@ void api_stream_begin(struct api_req *r, const char *content_type, void (*on_gon
                       void *arg);
 void api_stream_write(struct api_req *r, const char *data, size_t len);
 void api_stream_end(struct api_req *r);
+/* Bytes written to the stream's client and not yet taken by it (0 once it is gone): a producer
+ * that can drop (logs --follow) skips while this is high instead of being cut at 1 MiB. */
+size_t api_stream_unsent(const struct api_req *r);
+/* Disconnect a stream's client now (logged with `why`); on_gone runs later, from the loop. */
+void api_stream_cut(struct api_req *r, const char *why);
 
 #endif

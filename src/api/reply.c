@@ -256,6 +256,19 @@ void api_stream_write(struct api_req *r, const char *data, size_t len)
     api__write_take(c, &b);
 }
 
+size_t api_stream_unsent(const struct api_req *r)
+{
+    return r->conn ? r->conn->unsent : 0;
+}
+
+void api_stream_cut(struct api_req *r, const char *why)
+{
+    if (!r->conn || r->conn->is_closing)
+        return;
+    tlog_warn("api", "%s; disconnecting it", why);
+    api__conn_close(r->conn); /* on_gone runs later, from the loop */
+}
+
 void api_stream_end(struct api_req *r)
 {
     assert(r->is_streaming && !r->is_ended);

@@ -189,15 +189,16 @@ def stall_follow(args):
     first = s.recv(65536)
     with open(args.ready, "w") as f:
         f.write("%d\n" % len(first))
-    # Read nothing: the daemon's unsent bytes pile up. Over TCP the kernel's buffers hold some
-    # MB first, so wait (at most --max s) for the daemon to let go of its end: an orphaned
-    # socket has inode 0 in /proc/net/tcp. The unix socket's buffers are small: --max / 4 s.
+    # Read nothing: the daemon skips lines for us, then cuts us once we took nothing for 10 s
+    # (routes.c FOLLOW_STALL_MS). Over TCP, wait (at most --max s) for the daemon to let go of
+    # its end: an orphaned socket has inode 0 in /proc/net/tcp. On the unix socket reading would
+    # be progress, so stay still for 0.6 x --max s (past the 10 s) before looking.
     if args.doors[0].startswith("tcp:"):
         deadline = time.time() + args.max
         while time.time() < deadline and server_end_held(s):
             time.sleep(0.2)
     else:
-        time.sleep(args.max / 4)
+        time.sleep(args.max * 0.6)
     closed, got = wait_closed(s, time.time() + 10)
     with open(args.out, "w") as f:
         f.write("%s %d\n" % ("closed" if closed else "open", got + len(first)))
